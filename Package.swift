@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "bearer-proxy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bearer-proxy", targets: ["bearer-proxy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // OpenSSL from the system (Debian: libssl-dev).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // One-line forwarders for the OpenSSL macros Swift cannot import. No logic.
+        .target(
+            name: "COpenSSLShims",
+            dependencies: ["COpenSSL"]
+        ),
+        // The only Swift module that imports OpenSSL.
+        .target(
+            name: "BearerTLS",
+            dependencies: ["COpenSSL", "COpenSSLShims"]
+        ),
+        .target(
+            name: "BearerProxy",
+            dependencies: [
+                "BearerTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "bearer-proxy",
+            dependencies: [
+                "BearerProxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "BearerTLSTests", dependencies: ["BearerTLS"]),
+        .testTarget(name: "BearerProxyTests", dependencies: ["BearerProxy", "BearerTLS"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

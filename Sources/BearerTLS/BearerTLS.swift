@@ -1,0 +1,2 @@
+internal import COpenSSL
+internal import COpenSSLShims

@@ -1,0 +1,2 @@
+import BearerProxy
+print("bearer-proxy")
