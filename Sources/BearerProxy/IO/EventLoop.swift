@@ -1,0 +1,118 @@
+import Dispatch
+import Synchronization
+
+/// Something on a loop that can time out: the loop's sweeper compares `deadline` with the clock.
+protocol Expirable: AnyObject {
+    /// Uptime nanoseconds after which `expire()` is called; 0 means no deadline.
+    var deadline: UInt64 { get set }
+    func expire()
+}
+
+/// A serial queue and the resources shared by everything pinned to it.
+///
+/// Every connection lives on one loop for its whole life, so per-loop state (the read buffer,
+/// the upstream pool, the timeout list) needs no lock.
+/// @unchecked Sendable: `queue`, `index` and `readBuffer`'s address are immutable; all other
+/// stored properties, and the bytes of `readBuffer`, are touched only on `queue`.
+public final class EventLoop: @unchecked Sendable {
+    public let queue: DispatchQueue
+    public let index: Int
+
+    /// Scratch space for one read at a time. Bytes read here are handed to a delegate and must be
+    /// consumed or copied before the delegate returns; one shared buffer keeps idle connections small.
+    let readBuffer: UnsafeMutableRawBufferPointer
+
+    static let readBufferSize = 64 * 1024
+    /// Timeouts are checked this often while anything on the loop has a deadline.
+    static let sweepInterval: DispatchTimeInterval = .milliseconds(100)
+
+    private var timed: [ObjectIdentifier: any Expirable] = [:]
+    private var sweepTimer: DispatchSourceTimer?
+    private var sweeping = false
+
+    init(index: Int, label: String) {
+        self.index = index
+        self.queue = DispatchQueue(label: "\(label).\(index)")
+        self.readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
+    }
+
+    deinit {
+        readBuffer.deallocate()
+    }
+
+    /// Runs `work` on this loop's queue.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        queue.async(execute: work)
+    }
+
+    func assertOnLoop() {
+        dispatchPrecondition(condition: .onQueue(queue))
+    }
+
+    static func now() -> UInt64 {
+        DispatchTime.now().uptimeNanoseconds
+    }
+
+    static func deadline(after duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        let nanos = UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds / 1_000_000_000))
+        return now() &+ max(nanos, 1)
+    }
+
+    // MARK: Timeouts
+
+    func track(_ object: any Expirable) {
+        assertOnLoop()
+        timed[ObjectIdentifier(object)] = object
+        if !sweeping { startSweeping() }
+    }
+
+    func untrack(_ object: any Expirable) {
+        timed.removeValue(forKey: ObjectIdentifier(object))
+    }
+
+    private func startSweeping() {
+        sweeping = true
+        if let timer = sweepTimer {
+            timer.resume()
+            return
+        }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + Self.sweepInterval, repeating: Self.sweepInterval, leeway: .milliseconds(20))
+        timer.setEventHandler { [unowned self] in self.sweep() }
+        sweepTimer = timer
+        timer.resume()
+    }
+
+    private func sweep() {
+        let now = Self.now()
+        var expired: [any Expirable] = []
+        for object in timed.values where object.deadline != 0 && object.deadline <= now {
+            expired.append(object)
+        }
+        for object in expired where object.deadline != 0 && object.deadline <= now {
+            object.deadline = 0
+            object.expire()
+        }
+        if timed.isEmpty, sweeping {
+            sweeping = false
+            sweepTimer?.suspend()
+        }
+    }
+}
+
+/// A fixed set of event loops, about one per core. New connections are spread round-robin.
+public final class EventLoopGroup: Sendable {
+    public let loops: [EventLoop]
+    private let cursor = Atomic<UInt>(0)
+
+    public init(count: Int, label: String = "bearer-proxy.loop") {
+        precondition(count > 0)
+        loops = (0..<count).map { EventLoop(index: $0, label: label) }
+    }
+
+    public func next() -> EventLoop {
+        let n = cursor.add(1, ordering: .relaxed).newValue
+        return loops[Int(n % UInt(loops.count))]
+    }
+}

@@ -1,0 +1,65 @@
+/// The one place where a `ProxyError` becomes an HTTP status and a short JSON body.
+enum ErrorResponse {
+    static func status(for error: ProxyError) -> (code: Int, reason: String, error: String) {
+        switch error {
+        case .badRequest(let parse):
+            switch parse {
+            case .headTooLarge, .tooManyFields: return (431, "Request Header Fields Too Large", "header_too_large")
+            case .requestLineTooLong: return (414, "URI Too Long", "request_line_too_long")
+            case .unsupportedVersion: return (505, "HTTP Version Not Supported", "http_version_not_supported")
+            case .unsupportedTransferEncoding: return (501, "Not Implemented", "unsupported_transfer_encoding")
+            default: return (400, "Bad Request", "bad_request")
+            }
+        case .methodNotAllowed: return (405, "Method Not Allowed", "method_not_allowed")
+        case .upgradeNotSupported: return (501, "Not Implemented", "upgrade_not_supported")
+        case .misdirected: return (421, "Misdirected Request", "misdirected_request")
+        case .tokenUnavailable: return (503, "Service Unavailable", "token_unavailable")
+        case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamClosed: return (502, "Bad Gateway", "upstream_unavailable")
+        case .upstreamTimedOut: return (504, "Gateway Timeout", "upstream_timeout")
+        }
+    }
+
+    /// A complete response. Errors from the client's side of the exchange close the connection.
+    static func bytes(for error: ProxyError, close: Bool) -> [UInt8] {
+        let (code, reason, name) = status(for: error)
+        var extra: [(String, String)] = []
+        if code == 405 { extra.append(("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE")) }
+        if case .tokenUnavailable(let tokenError) = error {
+            extra.append(("Retry-After", String(tokenError.retryAfterSeconds)))
+        }
+        return json(status: code, reason: reason, error: name, detail: error.description, extraFields: extra, close: close)
+    }
+
+    static func json(status: Int, reason: String, error: String, detail: String, extraFields: [(String, String)] = [], close: Bool) -> [UInt8] {
+        let body = Array("{\"error\":\"\(error)\",\"detail\":\"\(escapeJSON(detail))\"}\n".utf8)
+        var head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        for (name, value) in extraFields { head += "\(name): \(value)\r\n" }
+        if close { head += "Connection: close\r\n" }
+        head += "\r\n"
+        return Array(head.utf8) + body
+    }
+
+    static func escapeJSON(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(format4Hex: scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    init(format4Hex value: UInt32) {
+        let digits = String(value, radix: 16)
+        self = String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}

@@ -1,0 +1,227 @@
+/// What crosses the proxy, as data: which fields are dropped, which are added, and how each head
+/// is rewritten. Heads are built as bytes straight from the parsed input; no field becomes a String.
+struct ForwardingRules: Sendable {
+    /// The upstream's authority, sent as `Host`.
+    let upstreamAuthority: [UInt8]
+    /// Prefix for every request path ("" or "/v2").
+    let basePath: [UInt8]
+
+    init(upstreamAuthority: String, basePath: String) {
+        self.upstreamAuthority = Array(upstreamAuthority.utf8)
+        self.basePath = Array(basePath.utf8)
+    }
+
+    /// RFC 9110 §7.6.1: hop-by-hop fields, meaningful for one connection only. `Proxy-Connection`
+    /// is the non-standard relative some clients still send.
+    static let hopByHop: [StaticString] = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+    ]
+
+    /// Request fields the client may not pass on: credentials (ours replace them), `Host` (the
+    /// upstream's replaces it), framing (re-made for the body we actually send), and the
+    /// forwarding fields we set ourselves.
+    static let requestReplaced: [StaticString] = [
+        "authorization", "proxy-authorization", "host", "content-length",
+        "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+    ]
+
+    /// Response fields that only concern the proxy's hop.
+    static let responseDropped: [StaticString] = ["proxy-authenticate", "proxy-authentication-info"]
+
+    // MARK: Request target
+
+    enum TargetForm: Equatable {
+        case origin       // "/path?query"
+        case asterisk     // "*" (OPTIONS only)
+        case absolute     // "http://host/path": RFC 9112 §3.2.2 requires servers to accept it
+    }
+
+    /// Classifies the target; anything else (authority-form, garbage) is rejected.
+    static func targetForm(of head: RequestHead) -> TargetForm? {
+        let target = head.raw[head.target]
+        guard let first = target.first else { return nil }
+        if first == UInt8(ascii: "/") { return .origin }
+        if target.count == 1, first == UInt8(ascii: "*") {
+            return head.methodIs("OPTIONS") ? .asterisk : nil
+        }
+        if hasPrefixIgnoringCase(target, "http://") || hasPrefixIgnoringCase(target, "https://") { return .absolute }
+        return nil
+    }
+
+    /// Appends the target as the upstream must see it: always origin-form under the base path.
+    /// An absolute-form target keeps only its path and query; the host it names is ignored,
+    /// so the request goes to the configured upstream and nowhere else.
+    func appendUpstreamTarget(of head: RequestHead, form: TargetForm, to out: inout [UInt8]) {
+        let target = head.raw[head.target]
+        switch form {
+        case .asterisk:
+            out.append(UInt8(ascii: "*"))
+        case .origin:
+            out.append(contentsOf: basePath)
+            out.append(contentsOf: target)
+        case .absolute:
+            let afterScheme = target.firstRange(of: Array("://".utf8)).map { $0.upperBound } ?? target.startIndex
+            let pathStart = target[afterScheme...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }
+            out.append(contentsOf: basePath)
+            if let pathStart {
+                if target[pathStart] == UInt8(ascii: "?") { out.append(UInt8(ascii: "/")) }
+                out.append(contentsOf: target[pathStart...])
+            } else {
+                out.append(UInt8(ascii: "/"))
+            }
+        }
+    }
+
+    // MARK: Heads
+
+    /// The request head sent upstream: the client's fields in their order, less the hop-by-hop
+    /// and replaced ones, then ours. The bearer field is added last, after every client field is
+    /// filtered, so nothing the client sends can remove, replace or duplicate it.
+    func upstreamHead(for head: RequestHead, form: TargetForm, framing: BodyFraming, token: AccessToken, clientAddress: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(head.raw.count + token.headerValue.count + 128)
+        out.append(contentsOf: head.raw[head.method])
+        out.append(UInt8(ascii: " "))
+        appendUpstreamTarget(of: head, form: form, to: &out)
+        out.append(contentsOf: " HTTP/1.1\r\nHost: ".utf8)
+        out.append(contentsOf: upstreamAuthority)
+        out.append(contentsOf: "\r\n".utf8)
+
+        let nominated = Self.connectionOptions(of: head)
+        var forwardedFor: [UInt8] = []
+        for field in head.fields {
+            if head.fieldNameIs(field, "x-forwarded-for") {
+                if !forwardedFor.isEmpty { forwardedFor.append(contentsOf: ", ".utf8) }
+                forwardedFor.append(contentsOf: head.value(field))
+                continue
+            }
+            if Self.isDropped(field, in: head, lists: [Self.hopByHop, Self.requestReplaced], nominated: nominated) { continue }
+            Self.appendField(field, of: head, to: &out)
+        }
+        // X-Forwarded-For: earlier hops as the client sent them, then the client itself.
+        if !forwardedFor.isEmpty { forwardedFor.append(contentsOf: ", ".utf8) }
+        forwardedFor.append(contentsOf: clientAddress.utf8)
+        Self.appendField(name: "X-Forwarded-For", value: forwardedFor, to: &out)
+        Self.appendField(name: "X-Forwarded-Proto", value: Array("http".utf8), to: &out)
+        if let host = head.firstValue(named: "host") {
+            Self.appendField(name: "X-Forwarded-Host", value: Array(host), to: &out)
+        }
+        switch framing {
+        case .contentLength(let length):
+            Self.appendField(name: "Content-Length", value: Array(String(length).utf8), to: &out)
+        case .chunked:
+            Self.appendField(name: "Transfer-Encoding", value: Array("chunked".utf8), to: &out)
+        case .none, .untilClose:
+            // RFC 9110 §8.6: a body-less request with a method that usually has one still says so.
+            if head.methodIs("POST") || head.methodIs("PUT") || head.methodIs("PATCH") {
+                Self.appendField(name: "Content-Length", value: Array("0".utf8), to: &out)
+            }
+        }
+        Self.appendField(name: "Authorization", value: token.headerValue, to: &out)
+        out.append(contentsOf: "\r\n".utf8)
+        return out
+    }
+
+    /// How a response body travels to the client.
+    enum ClientFraming: Equatable {
+        case none
+        case contentLength        // the upstream's Content-Length is passed on
+        case chunked              // re-encoded chunk by chunk (the upstream's own chunking is undone)
+        case untilClose           // delimited by closing the client connection
+    }
+
+    static func clientFraming(for upstream: BodyFraming, clientVersion: HTTPVersion) -> ClientFraming {
+        switch upstream {
+        case .none: return .none
+        case .contentLength: return .contentLength
+        case .chunked: return clientVersion == .http1_1 ? .chunked : .untilClose
+        case .untilClose: return .untilClose
+        }
+    }
+
+    /// The response head sent to the client: status line in our version, the upstream's fields
+    /// less hop-by-hop ones, then our framing and connection fields.
+    func clientHead(for head: ResponseHead, framing: ClientFraming, close: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(head.raw.count + 64)
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        out.append(contentsOf: String(head.status).utf8)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: head.raw[head.reason])
+        out.append(contentsOf: "\r\n".utf8)
+        let nominated = Self.connectionOptions(of: head)
+        for field in head.fields {
+            if Self.isDropped(field, in: head, lists: [Self.hopByHop, Self.responseDropped], nominated: nominated) { continue }
+            if framing != .contentLength, head.fieldNameIs(field, "content-length"), head.status >= 200,
+               head.status != 304, framing != .none {
+                continue  // a re-framed body must not carry the upstream's length
+            }
+            Self.appendField(field, of: head, to: &out)
+        }
+        if framing == .chunked {
+            Self.appendField(name: "Transfer-Encoding", value: Array("chunked".utf8), to: &out)
+        }
+        if close {
+            Self.appendField(name: "Connection", value: Array("close".utf8), to: &out)
+        }
+        out.append(contentsOf: "\r\n".utf8)
+        return out
+    }
+
+    /// An interim (1xx) response passed to the client as the upstream sent it, less hop-by-hop fields.
+    func clientInterimHead(for head: ResponseHead) -> [UInt8] {
+        clientHead(for: head, framing: .none, close: false)
+    }
+
+    // MARK: Field helpers
+
+    /// RFC 9110 §7.6.1: names listed in `Connection` are hop-by-hop for this message too.
+    static func connectionOptions(of head: some HTTPHead) -> [[UInt8]] {
+        var options: [[UInt8]] = []
+        for field in head.fields where head.fieldNameIs(field, "connection") {
+            for token in head.value(field).split(separator: UInt8(ascii: ",")) {
+                let trimmed = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+                if !trimmed.isEmpty { options.append(trimmed.map(asciiLowercased)) }
+            }
+        }
+        return options
+    }
+
+    private static func isDropped(_ field: HTTPField, in head: some HTTPHead, lists: [[StaticString]], nominated: [[UInt8]]) -> Bool {
+        for list in lists {
+            for name in list where head.fieldNameIs(field, name) { return true }
+        }
+        if !nominated.isEmpty {
+            let name = head.raw[field.name]
+            for option in nominated where option.count == name.count {
+                if zip(option, name).allSatisfy({ $0 == asciiLowercased($1) }) { return true }
+            }
+        }
+        return false
+    }
+
+    private static func appendField(_ field: HTTPField, of head: some HTTPHead, to out: inout [UInt8]) {
+        out.append(contentsOf: head.raw[field.name])
+        out.append(contentsOf: ": ".utf8)
+        out.append(contentsOf: head.raw[field.value])
+        out.append(contentsOf: "\r\n".utf8)
+    }
+
+    private static func appendField(name: StaticString, value: [UInt8], to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        out.append(contentsOf: ": ".utf8)
+        out.append(contentsOf: value)
+        out.append(contentsOf: "\r\n".utf8)
+    }
+
+    private static func hasPrefixIgnoringCase(_ bytes: ArraySlice<UInt8>, _ prefix: StaticString) -> Bool {
+        let p = UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        guard bytes.count >= p.count else { return false }
+        return zip(bytes, p).allSatisfy { asciiLowercased($0) == $1 }
+    }
+}
+
+@inline(__always)
+func asciiLowercased(_ byte: UInt8) -> UInt8 {
+    byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+}

@@ -1,0 +1,40 @@
+/// Everything that can end a proxied request early, with the side that failed.
+/// `ErrorResponse` maps each case to a status in one place.
+enum ProxyError: Error, Sendable, CustomStringConvertible {
+    /// The client sent something we will not forward.
+    case badRequest(HTTP1Error)
+    case methodNotAllowed(String)
+    case upgradeNotSupported
+    case misdirected(String)
+    /// No token: the endpoint failed, rejected us, or is in backoff.
+    case tokenUnavailable(TokenError)
+    /// Could not reach the upstream, or it broke the protocol.
+    case upstreamUnavailable(ConnectionError)
+    case upstreamInvalidResponse(String)
+    case upstreamTimedOut(String)
+    case upstreamClosed(String)
+
+    var side: Side {
+        switch self {
+        case .badRequest, .methodNotAllowed, .upgradeNotSupported, .misdirected: return .downstream
+        case .tokenUnavailable: return .token
+        case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamTimedOut, .upstreamClosed: return .upstream
+        }
+    }
+
+    enum Side: String, Sendable { case downstream, upstream, token }
+
+    var description: String {
+        switch self {
+        case .badRequest(let error): return "bad request: \(error.detail)"
+        case .methodNotAllowed(let method): return "method \(method) is not proxied"
+        case .upgradeNotSupported: return "protocol upgrade is not supported"
+        case .misdirected(let host): return "Host \"\(host)\" is not served here"
+        case .tokenUnavailable(let error): return error.description
+        case .upstreamUnavailable(let error): return error.description
+        case .upstreamInvalidResponse(let why): return "invalid upstream response: \(why)"
+        case .upstreamTimedOut(let why): return why
+        case .upstreamClosed(let why): return why
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// A successful token endpoint answer (RFC 6749 §5.1), validated.
+struct TokenGrant: Sendable {
+    var accessToken: String
+    var expiresIn: Duration?
+    var scope: String?
+
+    var description: String { "TokenGrant(<redacted>)" }
+
+    /// Parses the JSON body of a 200 answer. Rejects anything that cannot safely become a bearer header.
+    static func parse(_ body: [UInt8]) throws(TokenError) -> TokenGrant {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)), let json = object as? [String: Any] else {
+            throw .invalidResponse("body is not a JSON object")
+        }
+        guard let token = json["access_token"] as? String, !token.isEmpty else {
+            throw .invalidResponse("no access_token")
+        }
+        // RFC 6749 §7.1 / RFC 6750: we only know how to present bearer tokens.
+        if let type = json["token_type"] as? String, type.lowercased() != "bearer" {
+            throw .invalidResponse("token_type is \"\(type.prefix(32))\", not Bearer")
+        }
+        guard AccessToken.isValidBearerValue(token) else {
+            throw .invalidResponse("access_token contains characters not allowed in a bearer header (RFC 6750 §2.1)")
+        }
+        var expiresIn: Duration?
+        switch json["expires_in"] {
+        case let number as NSNumber where number.doubleValue > 0:
+            expiresIn = .milliseconds(Int64(number.doubleValue * 1000))
+        case let text as String:
+            // Some servers send the number as a string.
+            if let seconds = Double(text), seconds > 0 { expiresIn = .milliseconds(Int64(seconds * 1000)) }
+        default:
+            break
+        }
+        return TokenGrant(accessToken: token, expiresIn: expiresIn, scope: json["scope"] as? String)
+    }
+
+    /// RFC 6749 §5.2 error fields from a non-200 answer, when the body has them.
+    static func parseError(_ body: [UInt8]) -> (error: String?, description: String?) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)), let json = object as? [String: Any] else {
+            return (nil, nil)
+        }
+        let error = (json["error"] as? String).map { String($0.prefix(100)) }
+        let description = (json["error_description"] as? String).map { String($0.prefix(300)) }
+        return (error, description)
+    }
+
+    /// The `exp` claim of a JWT access token, as seconds since 1970. Read for timing only: the
+    /// signature is not checked and nothing else in the token is trusted.
+    static func jwtExpiry(_ token: String) -> Double? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return nil }
+        var payload = String(parts[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while payload.count % 4 != 0 { payload += "=" }
+        guard let data = Data(base64Encoded: payload),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let exp = json["exp"] as? NSNumber else { return nil }
+        return exp.doubleValue
+    }
+}

@@ -1,0 +1,176 @@
+import ArgumentParser
+import BearerProxy
+import Dispatch
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct BearerProxyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bearer-proxy",
+        abstract: "Adds an OAuth2 bearer token (client credentials grant) to plain HTTP requests and forwards them over TLS.",
+        version: BearerProxyVersion.current,
+        subcommands: [Run.self, CheckConfig.self, Demo.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Path of the configuration file (YAML).")
+    var config: String = "/etc/bearer-proxy/proxy.conf"
+
+    /// Loads the file or exits with status 2 and a message naming the key and line.
+    func load() -> ProxyConfig {
+        do {
+            return try ProxyConfig.load(path: config)
+        } catch {
+            printError("bearer-proxy: invalid configuration: \(error)")
+            Foundation_exit(2)
+        }
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the proxy (the default when no subcommand is given)."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = options.load()
+        let logger = makeLogger(config.log)
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(config: config, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            Foundation_exit(1)
+        }
+        installShutdownHandlers(logger: logger) { done in
+            server.shutdown(drainTimeout: config.drainTimeout, completion: done)
+        }
+        dispatchMain()
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration file and print what it configures (never a secret). Exits 0 if valid, 2 if not."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = options.load()
+        print("\(options.config): OK")
+        for line in config.summary() { print("  \(line)") }
+    }
+}
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start a local token endpoint and a local TLS echo upstream with the proxy in front, and print a curl command to try it."
+    )
+
+    @Option(help: "Address for the demo proxy.")
+    var listen: String = "127.0.0.1:8080"
+
+    @Flag(help: "Send one request through the proxy, print the answer, and exit (0 if the upstream saw a bearer token).")
+    var once = false
+
+    func run() throws {
+        let logger = makeLogger(LogConfig(level: once ? "warning" : "info", format: .text))
+        let demo: DemoEnvironment
+        do {
+            demo = try DemoEnvironment(listen: listen, logger: logger)
+        } catch {
+            printError("bearer-proxy demo: \(error)")
+            Foundation_exit(1)
+        }
+        let url = "\(demo.proxyURL)/hello?name=world"
+        if once {
+            demo.runOnce(path: "/hello?name=world") { output, ok in
+                print(output)
+                demo.stop()
+                Foundation_exit(ok ? 0 : 1)
+            }
+            dispatchMain()
+        }
+        print("""
+
+        bearer-proxy demo is running (all of it inside this process, on loopback):
+          token endpoint  \(demo.tokenURL)   (client "\(demo.clientID)", HTTP Basic)
+          upstream        \(demo.upstreamURL)   (TLS; echoes each request as it arrived)
+          proxy           \(demo.proxyURL)   (config: \(demo.directory)/proxy.conf)
+
+        Try it from another terminal. The client sends plain HTTP and a bogus Authorization;
+        the upstream's answer shows the bearer token the proxy put in its place:
+
+          curl -s '\(url)' -H 'Authorization: Basic bm90OnVzZWQ='
+
+        Ctrl-C stops the demo and removes \(demo.directory).
+
+        """)
+        installShutdownHandlers(logger: logger) { done in
+            demo.proxy.shutdown(drainTimeout: .seconds(1)) {
+                demo.stop()
+                done()
+            }
+        }
+        dispatchMain()
+    }
+}
+
+// MARK: Helpers
+
+func makeLogger(_ config: LogConfig) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: config.level) ?? .info
+        return handler
+    }
+    var logger = Logger(label: "bearer-proxy")
+    logger.logLevel = Logger.Level(rawValue: config.level) ?? .info
+    return logger
+}
+
+/// SIGTERM/SIGINT: drain, then exit 0. A second signal exits at once.
+func installShutdownHandlers(logger: Logger, shutdown: @escaping @Sendable (_ done: @escaping @Sendable () -> Void) -> Void) {
+    let queue = DispatchQueue(label: "bearer-proxy.signals")
+    nonisolated(unsafe) var stopping = false
+    for signalNumber in [SIGTERM, SIGINT] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+        source.setEventHandler {
+            if stopping {
+                logger.warning("second signal: exiting now")
+                Foundation_exit(1)
+            }
+            stopping = true
+            logger.info("signal received: draining", metadata: ["signal": "\(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT")"])
+            shutdown {
+                logger.info("stopped")
+                Foundation_exit(0)
+            }
+        }
+        source.resume()
+        retainedSignalSources.append(source)
+    }
+}
+
+nonisolated(unsafe) var retainedSignalSources: [any DispatchSourceSignal] = []
+
+func printError(_ message: String) {
+    var line = message + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+func Foundation_exit(_ code: Int32) -> Never {
+    exit(code)
+}

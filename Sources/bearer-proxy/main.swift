@@ -1,2 +1,0 @@
-import BearerProxy
-print("bearer-proxy")
