@@ -32,6 +32,14 @@ enum ServerName: Equatable {
         self = .host(String(name))
     }
 
+    /// Distinct for a host and an address that look alike.
+    var cacheKey: String {
+        switch self {
+        case .host(let host): "dns:" + host.lowercased()
+        case .ipAddress(let address): "ip:" + address
+        }
+    }
+
     private static func isIPLiteral(_ text: String) -> Bool {
         var buffer = (UInt64(0), UInt64(0))
         return withUnsafeMutableBytes(of: &buffer) { raw in

@@ -28,6 +28,8 @@ public final class TLSConnection {
     /// Keeps the SSL_CTX, and the object its callbacks find, alive.
     let context: TLSContext
     let pointer: OpaquePointer
+    /// Client side: the name sessions are cached under (RFC 8446 §4.6.1).
+    let sessionKey: String
     var phase: Phase = .handshaking
 
     /// Client side when `context` is a client context. `serverName`: host name
@@ -39,15 +41,19 @@ public final class TLSConnection {
         guard let pointer = SSL_new(context.pointer) else {
             throw OpenSSLErrorQueue.error(.configuration, "SSL_new failed")
         }
+        let expected = try serverName.map { (name) throws(TLSError) in try ServerName(name) }
         self.context = context
         self.pointer = pointer
+        self.sessionKey = expected?.cacheKey ?? ""
+        // For the C callbacks; this object outlives every call into `pointer`.
+        SSL_set_ex_data(pointer, 0, Unmanaged.passUnretained(self).toOpaque())
         // A socket BIO made by SSL_set_fd does not close the fd when freed.
         guard SSL_set_fd(pointer, fileDescriptor) == 1 else {
             throw OpenSSLErrorQueue.error(.configuration, "SSL_set_fd failed")
         }
         if context.isClient {
-            try expectServer(named: serverName)
-            if let session = context.mostRecentSession {
+            try expectServer(named: expected)
+            if let session = context.mostRecentSession(for: sessionKey) {
                 // Best effort: a session OpenSSL will not resume just means a full handshake.
                 _ = SSL_set_session(pointer, session.pointer)
             }
@@ -62,7 +68,13 @@ public final class TLSConnection {
         SSL_free(pointer)
     }
 
-    private func expectServer(named serverName: String?) throws(TLSError) {
+    /// The TLSConnection behind an SSL, for the C callbacks.
+    static func owner(of ssl: OpaquePointer?) -> TLSConnection? {
+        guard let ssl, let raw = SSL_get_ex_data(ssl, 0) else { return nil }
+        return Unmanaged<TLSConnection>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    private func expectServer(named serverName: ServerName?) throws(TLSError) {
         guard let serverName else {
             // Without a name, a valid chain for any host would be accepted.
             guard !context.verifiesPeer else {
@@ -70,7 +82,7 @@ public final class TLSConnection {
             }
             return
         }
-        switch try ServerName(serverName) {
+        switch serverName {
         case .host(let host):
             // RFC 6125 §6.4.3: "*" matches one whole label only.
             SSL_set_hostflags(pointer, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
@@ -126,7 +138,7 @@ public final class TLSConnection {
             return .done(0)
         case .established, .peerClosed:
             // 0 means "sent, peer's not yet received", which is all we want.
-            if let pending = perform({ SSL_shutdown($0) >= 0 ? 1 : -1 }) {
+            if let pending = perform({ SSL_shutdown($0) }, succeeded: { $0 >= 0 }) {
                 return pending
             }
             return .done(0)
@@ -155,14 +167,14 @@ public final class TLSConnection {
         String(cString: SSL_get_version(pointer))
     }
 
-    /// Runs one OpenSSL call that returns > 0 on success, with a clean error
-    /// queue and errno. Returns nil on success, otherwise the translated outcome.
-    private func perform(_ call: (OpaquePointer) -> Int32) -> TLSIOResult? {
+    /// Runs one OpenSSL call with a clean error queue and errno. Returns nil
+    /// on success, otherwise the translated outcome.
+    private func perform(_ call: (OpaquePointer) -> Int32, succeeded: (Int32) -> Bool = { $0 > 0 }) -> TLSIOResult? {
         OpenSSLErrorQueue.clear()
         errno = 0
         let returnCode = call(pointer)
         let savedErrno = errno
-        guard returnCode <= 0 else {
+        guard !succeeded(returnCode) else {
             OpenSSLErrorQueue.clear()
             return nil
         }

@@ -78,9 +78,9 @@ extension TLSContext {
     private func keepMostRecentSession() {
         _ = CBearerSSL_CTX_set_session_cache_mode(pointer, Int(SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE))
         SSL_CTX_sess_set_new_cb(pointer) { ssl, session in
-            guard let ssl, let session, let context = TLSContext.owner(of: SSL_get_SSL_CTX(ssl)) else { return 0 }
+            guard let session, let connection = TLSConnection.owner(of: ssl) else { return 0 }
             // Returning 1 keeps the reference OpenSSL handed us.
-            context.remember(TLSSession(takingOwnershipOf: session))
+            connection.context.remember(TLSSession(takingOwnershipOf: session), for: connection.sessionKey)
             return 1
         }
     }

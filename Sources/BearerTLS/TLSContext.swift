@@ -5,11 +5,11 @@ internal import Synchronization
 /// SSL_CTX wrapper. Shared by many connections on many threads.
 ///
 /// Fully configured before the factory returns it and never changed after,
-/// except for the most recent client session, which sits behind a Mutex.
+/// except for the client session cache, which sits behind a Mutex.
 /// Connections keep their context alive, so the unretained back-pointer
 /// stored in the SSL_CTX (ex_data index 0, the "app data" slot) that the
 /// C callbacks use to find this object never dangles.
-public final class TLSContext: @unchecked Sendable {  // SSL_CTX is immutable after setup and locked by OpenSSL; latestSession is guarded by its Mutex
+public final class TLSContext: @unchecked Sendable {  // SSL_CTX is immutable after setup and locked by OpenSSL; sessions is guarded by its Mutex
     let pointer: OpaquePointer
     let isClient: Bool
     /// Client side: whether the peer's chain and name are verified.
@@ -18,8 +18,9 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is immutable af
     /// Heap memory owned by this object, because OpenSSL keeps a pointer into
     /// it as the selected protocol.
     let alpnWire: UnsafeMutableBufferPointer<UInt8>
-    /// Client side: the newest resumable session, offered by the next connection.
-    private let latestSession = Mutex<TLSSession?>(nil)
+    /// Client side: the newest resumable session per server name, offered
+    /// by the next connection to that name.
+    private let sessions = Mutex(TLSSessionCache())
 
     init(method: OpaquePointer?, isClient: Bool, verifiesPeer: Bool, alpn: [String]) throws(TLSError) {
         let wire = try ALPNProtocols.wireFormat(alpn)
@@ -58,17 +59,12 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is immutable af
         return Unmanaged<TLSContext>.fromOpaque(raw).takeUnretainedValue()
     }
 
-    var mostRecentSession: TLSSession? {
-        latestSession.withLock { $0 }
+    func mostRecentSession(for serverName: String) -> TLSSession? {
+        sessions.withLock { $0.session(for: serverName) }
     }
 
-    func remember(_ session: TLSSession) {
-        // Swap under the lock; the replaced session is freed after it is released.
-        let replaced = latestSession.withLock { latest in
-            let old = latest
-            latest = session
-            return old
-        }
-        _ = replaced
+    func remember(_ session: TLSSession, for serverName: String) {
+        // Replaced sessions come back out so they are freed after the lock is released.
+        _ = sessions.withLock { $0.store(session, for: serverName) }
     }
 }
