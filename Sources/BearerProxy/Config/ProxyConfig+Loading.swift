@@ -1,0 +1,107 @@
+import Foundation
+import Yams
+
+extension ProxyConfig {
+    static let topLevelKeys = [
+        "listen", "workers", "allowed_hosts", "upstream", "token", "admin",
+        "limits", "timeouts", "log", "drain_timeout",
+    ]
+    /// A config file is a few kilobytes; this only stops a wrong path from reading a disk image.
+    static let maxFileSize = 1 << 20
+
+    /// Reads and validates the config file at `path`. Relative paths inside it are resolved
+    /// against its directory. Errors name `path` as given.
+    public static func load(
+        path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> ProxyConfig {
+        let bytes: [UInt8]
+        switch ConfigFiles.contents(of: path, limit: maxFileSize) {
+        case .success(let contents): bytes = contents
+        case .failure(let failure): throw ConfigError(source: path, line: nil, key: "", message: failure.message)
+        }
+        guard let yaml = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(source: path, line: nil, key: "", message: "is not valid UTF-8 text")
+        }
+        var directory = (path as NSString).deletingLastPathComponent
+        if !directory.hasPrefix("/") {
+            let current = FileManager.default.currentDirectoryPath
+            directory = directory.isEmpty ? current : current + "/" + directory
+        }
+        return try parse(yaml: yaml, sourceName: path, baseDirectory: directory, environment: environment)
+    }
+
+    /// Validates configuration text. `baseDirectory` resolves relative file paths;
+    /// `environment` supplies `BEARER_PROXY_CLIENT_SECRET`.
+    public static func parse(
+        yaml: String,
+        sourceName: String = "proxy.conf",
+        baseDirectory: String,
+        environment: [String: String]
+    ) throws(ConfigError) -> ProxyConfig {
+        let root: Node
+        do {
+            root = try Yams.compose(yaml: yaml) ?? Node.mapping(Node.Mapping([]))
+        } catch {
+            throw ConfigError(yamlError: error, source: sourceName)
+        }
+        let files = ConfigFiles(baseDirectory: baseDirectory)
+        let top = try ConfigMapping(root, source: sourceName, path: "", allowedKeys: topLevelKeys)
+
+        let listen = try top.value("listen", HostPort.parse) ?? defaultListen
+        let workers = try top.integer("workers", in: 0...maxWorkers) ?? 0
+        let allowedHosts = try top.strings("allowed_hosts") ?? []
+        for (index, host) in allowedHosts.enumerated() where host.contains(where: { $0.isWhitespace || $0 == "/" }) {
+            throw ConfigError(
+                source: sourceName, line: top.line(of: "allowed_hosts"), key: "allowed_hosts[\(index)]",
+                message: "\"\(host)\" is not a Host header value")
+        }
+
+        let upstream = try UpstreamConfig.load(try top.section("upstream", allowedKeys: UpstreamConfig.keys), files: files)
+        let token = try TokenConfig.load(
+            try top.section("token", allowedKeys: TokenConfig.keys), files: files, environment: environment)
+        let admin = try AdminConfig.load(try top.mapping("admin", allowedKeys: AdminConfig.keys))
+        if let admin, admin.listen == listen, listen.port != 0 {
+            throw ConfigError(
+                source: sourceName, line: top.line(of: "admin"), key: "admin.listen",
+                message: "must differ from listen (\(listen))")
+        }
+
+        return ProxyConfig(
+            listen: listen,
+            workers: workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : workers,
+            allowedHosts: allowedHosts.map { $0.lowercased() },
+            upstream: upstream,
+            token: token,
+            admin: admin,
+            limits: try LimitsConfig.load(try top.mapping("limits", allowedKeys: LimitsConfig.keys)),
+            timeouts: try TimeoutsConfig.load(try top.mapping("timeouts", allowedKeys: TimeoutsConfig.keys)),
+            log: try LogConfig.load(try top.mapping("log", allowedKeys: LogConfig.keys)),
+            drainTimeout: try top.duration("drain_timeout", allowZero: true) ?? defaultDrainTimeout)
+    }
+}
+
+extension ConfigError {
+    /// Translates a Yams error without its snippet of the file, which could show a secret.
+    init(yamlError error: any Error, source: String) {
+        let invalid = "invalid YAML"
+        guard let yamlError = error as? YamlError else {
+            self.init(source: source, line: nil, key: "", message: invalid)
+            return
+        }
+        switch yamlError {
+        case .scanner(let context, let problem, let mark, _),
+             .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let detail = context.map { "\(problem) (\($0.text))" } ?? problem
+            self.init(source: source, line: mark.line, key: "", message: "\(invalid): \(detail)")
+        case .reader(let problem, _, _, _):
+            self.init(source: source, line: nil, key: "", message: "\(invalid): \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let name = duplicates.first ?? ""
+            self.init(source: source, line: context.mark.line, key: name, message: "duplicate key")
+        default:
+            self.init(source: source, line: nil, key: "", message: invalid)
+        }
+    }
+}

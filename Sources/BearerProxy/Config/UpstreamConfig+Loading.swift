@@ -1,0 +1,51 @@
+extension UpstreamConfig {
+    static let keys = [
+        "url", "ca_file", "insecure_http", "insecure_skip_verify",
+        "connect_timeout", "response_timeout", "pool",
+    ]
+    static let poolKeys = ["max_idle", "idle_timeout"]
+
+    static func load(_ section: ConfigMapping, files: ConfigFiles) throws(ConfigError) -> UpstreamConfig {
+        let insecureHTTP = try section.bool("insecure_http") ?? false
+        guard let url = try section.value("url", { text throws(InvalidValue) in
+            try EndpointURL.parse(text, role: .basePath)
+        }) else { throw section.missing("url") }
+        try section.requireTLS(url, allowHTTP: insecureHTTP)
+
+        let pool = try section.mapping("pool", allowedKeys: poolKeys)
+        return UpstreamConfig(
+            url: url,
+            caFile: try section.caFile("ca_file", files: files),
+            insecureSkipVerify: try section.bool("insecure_skip_verify") ?? false,
+            connectTimeout: try section.duration("connect_timeout") ?? defaultConnectTimeout,
+            responseTimeout: try section.duration("response_timeout") ?? defaultResponseTimeout,
+            poolMaxIdle: try pool?.integer("max_idle", in: 1...Int.max) ?? defaultPoolMaxIdle,
+            poolIdleTimeout: try pool?.duration("idle_timeout") ?? defaultPoolIdleTimeout)
+    }
+}
+
+extension ConfigMapping {
+    /// Plain http only with this section's `insecure_http: true`: the bearer token and
+    /// client secret would otherwise cross the network readable by anyone on the path.
+    func requireTLS(_ url: EndpointURL, allowHTTP: Bool) throws(ConfigError) {
+        guard url.isTLS || allowHTTP else {
+            throw error("url", "must use https (set \(keyPath("insecure_http")): true to allow http)")
+        }
+    }
+
+    /// A readable PEM bundle, as an absolute (resolved) path.
+    func caFile(_ key: String, files: ConfigFiles) throws(ConfigError) -> String? {
+        guard let path = try string(key) else { return nil }
+        let resolved = files.resolve(path)
+        switch ConfigFiles.contents(of: resolved, limit: 16 << 20) {
+        case .failure(let failure):
+            throw error(key, failure.message)
+        case .success(let contents):
+            // OpenSSL's verify locations take PEM; catch a DER file or a key here, not at first connect.
+            guard String(decoding: contents, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
+                throw error(key, "\(resolved) contains no PEM certificate (-----BEGIN CERTIFICATE-----)")
+            }
+            return resolved
+        }
+    }
+}

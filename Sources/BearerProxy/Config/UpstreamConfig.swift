@@ -1,0 +1,38 @@
+/// The one service every request is forwarded to (`upstream:` section).
+public struct UpstreamConfig: Sendable, Equatable {
+    public static let defaultConnectTimeout: Duration = .seconds(5)
+    public static let defaultResponseTimeout: Duration = .seconds(60)
+    public static let defaultPoolMaxIdle = 64
+    public static let defaultPoolIdleTimeout: Duration = .seconds(60)
+
+    /// Scheme, host, port and base path (no trailing slash, `""` when none).
+    public var url: EndpointURL
+    /// PEM bundle to verify the upstream with, absolute path; nil means the system trust store.
+    public var caFile: String?
+    /// DANGEROUS: accept any upstream certificate.
+    public var insecureSkipVerify: Bool
+    public var connectTimeout: Duration
+    /// From the request being sent to the response head being received.
+    public var responseTimeout: Duration
+    /// Idle keep-alive connections kept per event loop.
+    public var poolMaxIdle: Int
+    public var poolIdleTimeout: Duration
+
+    public init(
+        url: EndpointURL,
+        caFile: String? = nil,
+        insecureSkipVerify: Bool = false,
+        connectTimeout: Duration = UpstreamConfig.defaultConnectTimeout,
+        responseTimeout: Duration = UpstreamConfig.defaultResponseTimeout,
+        poolMaxIdle: Int = UpstreamConfig.defaultPoolMaxIdle,
+        poolIdleTimeout: Duration = UpstreamConfig.defaultPoolIdleTimeout
+    ) {
+        self.url = url
+        self.caFile = caFile
+        self.insecureSkipVerify = insecureSkipVerify
+        self.connectTimeout = connectTimeout
+        self.responseTimeout = responseTimeout
+        self.poolMaxIdle = poolMaxIdle
+        self.poolIdleTimeout = poolIdleTimeout
+    }
+}

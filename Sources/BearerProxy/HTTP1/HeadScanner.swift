@@ -1,0 +1,155 @@
+/// A cursor over a possibly incomplete head in the caller's buffer.
+///
+/// Whether a byte is missing (wait for more) or lies past a cap (reject now) is decided in one
+/// place, `byte(at:cap:capError:)`, so every grammar rule below is incremental for free: a rule
+/// sees exactly the bytes a whole-buffer parse would see, and a prefix of a message either asks
+/// for more or fails with the same error the whole message fails with.
+struct HeadScanner {
+    enum Stop: Error {
+        case needMore
+        case failed(HTTP1Error)
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    let limits: HTTP1Limits
+    /// Index of the first byte of the start line (after any ignored empty lines).
+    private(set) var headStart = 0
+    /// First index that would make the head longer than `maxHeadSize`.
+    private(set) var headCap: Int
+
+    init(bytes: UnsafeRawBufferPointer, limits: HTTP1Limits) {
+        self.bytes = bytes
+        self.limits = limits
+        self.headCap = Self.saturatingAdd(0, limits.maxHeadSize)
+    }
+
+    static func saturatingAdd(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int.max : sum
+    }
+
+    mutating func startHead(at index: Int) {
+        headStart = index
+        headCap = Self.saturatingAdd(index, limits.maxHeadSize)
+    }
+
+    /// Needing a byte at or past `cap` means the message is already over that limit, whether or
+    /// not the byte has arrived; so the cap is checked before availability.
+    @inline(__always)
+    func byte(at i: Int, cap: Int, capError: HTTP1Error) throws(Stop) -> UInt8 {
+        if i >= cap { throw .failed(capError) }
+        if i >= bytes.count { throw .needMore }
+        return bytes[i]
+    }
+
+    @inline(__always)
+    func byte(at i: Int) throws(Stop) -> UInt8 {
+        try byte(at: i, cap: headCap, capError: .headTooLarge)
+    }
+
+    /// An unexpected byte: a LF here can only be a bare LF (RFC 9112 §2.2), otherwise `error`.
+    @inline(__always)
+    func unexpected(_ b: UInt8, _ error: HTTP1Error) -> Stop {
+        .failed(b == ASCII.lf ? .bareLineFeed : error)
+    }
+
+    /// The byte after a CR must be LF (RFC 9112 §2.2: a bare CR is invalid outside content).
+    @inline(__always)
+    func expectLF(at i: Int) throws(Stop) {
+        if try byte(at: i) != ASCII.lf { throw .failed(.bareCarriageReturn) }
+    }
+
+    /// RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received before the
+    /// request line. We ignore a few, never a bare LF. Returns where the request line starts.
+    func skipLeadingEmptyLines() throws(Stop) -> Int {
+        var i = 0
+        var lines = 0
+        while true {
+            guard i < bytes.count else { throw .needMore }
+            let b = bytes[i]
+            if b == ASCII.lf { throw .failed(.bareLineFeed) }
+            if b != ASCII.cr { return i }
+            if lines == limits.maxLeadingEmptyLines { throw .failed(.invalidRequestLine) }
+            guard i + 1 < bytes.count else { throw .needMore }
+            if bytes[i + 1] != ASCII.lf { throw .failed(.bareCarriageReturn) }
+            i += 2
+            lines += 1
+        }
+    }
+
+    /// Matches `HTTP/` DIGIT `.` DIGIT followed by `terminator`, failing at the first wrong byte
+    /// (RFC 9112 §2.3: the name is case-sensitive). Returns the two digits and the terminator's index.
+    func version(
+        at start: Int, terminator: UInt8, cap: Int, capError: HTTP1Error, invalid: HTTP1Error
+    ) throws(Stop) -> (major: UInt8, minor: UInt8, end: Int) {
+        // "HTTP/" packed little-endian, so no array is built per call.
+        let httpSlash: UInt64 = 0x2F_50_54_54_48
+        var i = start
+        for k in 0..<5 {
+            let b = try byte(at: i, cap: cap, capError: capError)
+            if b != UInt8(truncatingIfNeeded: httpSlash >> UInt64(8 * k)) { throw unexpected(b, invalid) }
+            i += 1
+        }
+        let major = try byte(at: i, cap: cap, capError: capError)
+        if !ASCII.isDigit(major) { throw unexpected(major, invalid) }
+        let dot = try byte(at: i + 1, cap: cap, capError: capError)
+        if dot != ASCII.dot { throw unexpected(dot, invalid) }
+        let minor = try byte(at: i + 2, cap: cap, capError: capError)
+        if !ASCII.isDigit(minor) { throw unexpected(minor, invalid) }
+        let term = try byte(at: i + 3, cap: cap, capError: capError)
+        if term != terminator { throw unexpected(term, invalid) }
+        return (major &- ASCII.zero, minor &- ASCII.zero, i + 3)
+    }
+
+    /// Field lines up to and including the empty line that ends the head (RFC 9112 §5).
+    /// Appends fields with positions relative to `headStart`; returns the index after the final CRLF.
+    func fieldLines(from start: Int, into fields: inout [HTTPField]) throws(Stop) -> Int {
+        var i = start
+        while true {
+            let lineStart = i
+            let first = try byte(at: i)
+            if first == ASCII.cr {
+                try expectLF(at: i + 1)
+                return i + 2
+            }
+            // RFC 9112 §5.2: obs-fold is rejected; §2.2: so is whitespace before the first field.
+            if ASCII.isWhitespace(first) { throw .failed(.obsoleteLineFolding) }
+            if fields.count == limits.maxFieldCount { throw .failed(.tooManyFields) }
+
+            // RFC 9112 §5.1: field-name is a token, and no whitespace is allowed before the colon.
+            while true {
+                let b = try byte(at: i)
+                if ASCII.isTchar(b) {
+                    i += 1
+                } else if b == ASCII.colon, i > lineStart {
+                    break
+                } else if ASCII.isWhitespace(b) {
+                    throw .failed(.whitespaceBeforeColon)
+                } else {
+                    throw unexpected(b, .invalidFieldName)
+                }
+            }
+            let nameEnd = i
+            i += 1
+
+            // RFC 9112 §5.1: OWS around the value is not part of it.
+            while ASCII.isWhitespace(try byte(at: i)) { i += 1 }
+            let valueStart = i
+            var valueEnd = i
+            while true {
+                let b = try byte(at: i)
+                if b == ASCII.cr { break }
+                // RFC 9110 §5.5: CR, LF and NUL are never allowed in a value; nor other CTLs but HTAB.
+                if !ASCII.isFieldContent(b) { throw unexpected(b, .invalidFieldValue) }
+                i += 1
+                if !ASCII.isWhitespace(b) { valueEnd = i }
+            }
+            try expectLF(at: i + 1)
+            fields.append(HTTPField(
+                name: (lineStart - headStart)..<(nameEnd - headStart),
+                value: (valueStart - headStart)..<(valueEnd - headStart)
+            ))
+            i += 2
+        }
+    }
+}

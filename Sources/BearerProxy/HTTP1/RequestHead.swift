@@ -1,0 +1,22 @@
+/// A parsed request head. Ranges point into `raw`; nothing is copied out until someone asks.
+struct RequestHead: HTTPHead, Equatable {
+    var raw: [UInt8]
+    var method: Range<Int>
+    var target: Range<Int>
+    var version: HTTPVersion
+    var fields: [HTTPField]
+
+    var methodString: String { String(decoding: raw[method], as: UTF8.self) }
+    var targetString: String { String(decoding: raw[target], as: UTF8.self) }
+
+    /// RFC 9110 §9.1: the method token is case-sensitive, so these compare exact bytes.
+    var isHEAD: Bool { methodIs("HEAD") }
+    var isCONNECT: Bool { methodIs("CONNECT") }
+
+    func methodIs(_ exact: StaticString) -> Bool {
+        guard method.count == exact.utf8CodeUnitCount else { return false }
+        return exact.withUTF8Buffer { lit in
+            raw[method].elementsEqual(lit)
+        }
+    }
+}

@@ -1,2 +1,0 @@
-internal import COpenSSL
-internal import COpenSSLShims
