@@ -84,3 +84,25 @@ public final class DemoEnvironment: Sendable {
             .replacingOccurrences(of: "=", with: "")
     }
 }
+
+extension DemoEnvironment {
+    /// Sends one request through the proxy, as a client would, and reports the answer.
+    /// `ok` is true when the upstream saw exactly one Authorization field and it carries a bearer token.
+    public func runOnce(path: String, completion: @escaping @Sendable (_ output: String, _ ok: Bool) -> Void) {
+        let loop = EventLoop(index: 0, label: "bearer-proxy.demo-client")
+        let address = proxy.listenAddress
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(address)\r\nAuthorization: Basic bm90OnVzZWQ=\r\nConnection: close\r\n\r\n".utf8)
+        let endpoint = Endpoint(host: address.ip, port: address.port, tlsContext: nil)
+        BufferedHTTPClient.send(request, to: endpoint, on: loop, resolver: AddressResolver(), timeout: .seconds(15)) { result in
+            switch result {
+            case .failure(let error):
+                completion("request through the proxy failed: \(error)", false)
+            case .success(let response):
+                let body = String(decoding: response.body, as: UTF8.self)
+                let authorizations = body.components(separatedBy: "[\"Authorization\", ").count - 1
+                let ok = response.status == 200 && authorizations == 1 && body.contains("[\"Authorization\", \"Bearer ey")
+                completion("HTTP \(response.status) from \(self.proxyURL)\(path)\n\(body)", ok)
+            }
+        }
+    }
+}

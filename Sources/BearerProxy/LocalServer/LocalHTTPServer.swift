@@ -135,7 +135,7 @@ private final class LocalHTTPSession: ConnectionDelegate, @unchecked Sendable {
             if head == nil {
                 let parsed: (head: RequestHead, consumed: Int)?
                 do {
-                    parsed = try input.withUnsafeBytes { buffer throws(HTTP1Error) in
+                    parsed = try input.withBytes { buffer throws(HTTP1Error) in
                         try HeadParser.parseRequestHead(buffer, limits: .default)
                     }
                     guard let parsed else { return }
@@ -151,7 +151,7 @@ private final class LocalHTTPSession: ConnectionDelegate, @unchecked Sendable {
             guard var decoder, let head else { return }
             let used: Int
             do {
-                used = try input.withUnsafeBytes { buffer throws(HTTP1Error) in
+                used = try input.withBytes { buffer throws(HTTP1Error) in
                     try decoder.decode(buffer) { body.append(contentsOf: $0) }
                 }
             } catch {

@@ -280,7 +280,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         while exchange.responseBody == nil {
             let parsed: (head: ResponseHead, consumed: Int)?
             do {
-                parsed = try exchange.responseInput.withUnsafeBytes { buffer throws(HTTP1Error) in
+                parsed = try exchange.responseInput.withBytes { buffer throws(HTTP1Error) in
                     try HeadParser.parseResponseHead(buffer, limits: context.settings.upstreamHTTPLimits)
                 }
             } catch {

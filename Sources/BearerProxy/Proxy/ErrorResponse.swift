@@ -49,7 +49,8 @@ enum ErrorResponse {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             case _ where scalar.value < 0x20:
-                out += "\\u" + String(format4Hex: scalar.value)
+                let digits = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
             default: out.unicodeScalars.append(scalar)
             }
         }
@@ -57,9 +58,3 @@ enum ErrorResponse {
     }
 }
 
-extension String {
-    init(format4Hex value: UInt32) {
-        let digits = String(value, radix: 16)
-        self = String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-    }
-}

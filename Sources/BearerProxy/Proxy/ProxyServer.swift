@@ -29,7 +29,8 @@ public final class ProxyServer: Sendable {
         signal(SIGPIPE, SIG_IGN)
         self.config = config
         self.logger = logger
-        group = EventLoopGroup(count: max(1, config.workers))
+        let group = EventLoopGroup(count: max(1, config.workers))
+        self.group = group
         let resolver = AddressResolver()
 
         let upstreamTLS: TLSContext?
@@ -57,10 +58,11 @@ public final class ProxyServer: Sendable {
                               authMethod: config.token.authMethod, scopes: config.token.scopes),
             endpoint: Endpoint(host: config.token.url.host, port: config.token.url.port, tlsContext: tokenTLS),
             loop: tokenLoop, resolver: resolver, timeout: config.token.timeout)
-        tokens = TokenProvider(
+        let tokens = TokenProvider(
             fetcher: fetcher,
             policy: .init(refreshMargin: config.token.refreshMargin, defaultLifetime: config.token.defaultLifetime),
             logger: logger)
+        self.tokens = tokens
 
         let upstreamEndpoint = Endpoint(host: config.upstream.url.host, port: config.upstream.url.port, tlsContext: upstreamTLS)
         let rules = ForwardingRules(upstreamAuthority: config.upstream.url.authority, basePath: config.upstream.url.path)
@@ -87,7 +89,6 @@ public final class ProxyServer: Sendable {
             throw StartupError(description: "listen: \(config.listen) is not a numeric IP address")
         }
         do {
-            let group = self.group
             listener = try Listener(binding: listenAddress, label: "bearer-proxy.accept") { fd, peer in
                 let loop = group.next()
                 let context = contexts[loop.index]

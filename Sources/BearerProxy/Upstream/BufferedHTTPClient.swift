@@ -92,7 +92,7 @@ final class BufferedHTTPClient: ConnectionDelegate, @unchecked Sendable {
     private func parseHead() {
         do throws(HTTP1Error) {
             while head == nil {
-                let parsed = try received.withUnsafeBytes { buffer throws(HTTP1Error) in
+                let parsed = try received.withBytes { buffer throws(HTTP1Error) in
                     try HeadParser.parseResponseHead(buffer, limits: .default)
                 }
                 guard let (parsedHead, consumed) = parsed else { return }

@@ -1,0 +1,9 @@
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` for a body with a typed error (the standard one only rethrows `any Error`).
+    func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E> = withUnsafeBytes { bytes in
+            do throws(E) { return .success(try body(bytes)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+}
