@@ -90,10 +90,15 @@ extension ConfigError {
             return
         }
         switch yamlError {
-        case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
-            let detail = context.map { "\(problem) (\($0.text))" } ?? problem
+        case .scanner(let context, let problem, let mark, let yaml),
+             .parser(let context, let problem, let mark, let yaml),
+             .composer(let context, let problem, let mark, let yaml):
+            var detail = context.map { "\(problem) (\($0.text))" } ?? problem
+            // The most common YAML mistake; libyaml's own wording does not mention it.
+            let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            if mark.line >= 1, mark.line <= lines.count, lines[mark.line - 1].contains("\t") {
+                detail += "; indent with spaces, not tabs"
+            }
             self.init(source: source, line: mark.line, key: "", message: "\(invalid): \(detail)")
         case .reader(let problem, _, _, _):
             self.init(source: source, line: nil, key: "", message: "\(invalid): \(problem)")

@@ -286,6 +286,13 @@ extension ConfigTests {
             #expect(error.line != nil)
         }
 
+        @Test("a tab in the indentation gets a hint")
+        func tabIndentation() throws {
+            let error = try #require(ConfigFixture.error("upstream:\n\turl: https://api.example.com\n"))
+            #expect(error.line == 2)
+            #expect(error.message.hasSuffix("indent with spaces, not tabs"))
+        }
+
         @Test("a top level that is not a mapping is rejected")
         func topLevelScalar() throws {
             let error = try #require(ConfigFixture.error("just text"))

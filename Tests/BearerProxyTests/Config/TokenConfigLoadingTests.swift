@@ -4,7 +4,7 @@ import Testing
 
 extension ConfigTests {
     @Suite("token client secret loading")
-    struct TokenSecretLoadingTests {
+    struct TokenConfigLoadingTests {
         static let base = """
             upstream:
               url: https://api.example.com
