@@ -13,6 +13,10 @@ internal import Darwin
 /// Dispatch sources. Never blocks: every operation returns `.wantRead` or
 /// `.wantWrite` when the socket is not ready, and the caller repeats the same
 /// call once it is. Does NOT close the fd (the caller owns it).
+///
+/// OpenSSL writes with write(2), so a write (even an alert OpenSSL sends on
+/// its own) to a peer that has gone raises SIGPIPE: the process must ignore
+/// SIGPIPE, and then sees EPIPE as `.failed(kind: .io)`.
 public final class TLSConnection {
     /// Where the connection is in its life. OpenSSL forbids SSL_shutdown
     /// during the handshake and after a fatal error, so shutdown consults this.
@@ -41,7 +45,10 @@ public final class TLSConnection {
         guard let pointer = SSL_new(context.pointer) else {
             throw OpenSSLErrorQueue.error(.configuration, "SSL_new failed")
         }
-        let expected = try serverName.map { (name) throws(TLSError) in try ServerName(name) }
+        var expected: ServerName? = nil
+        if context.isClient, let serverName {
+            expected = try ServerName(serverName)
+        }
         self.context = context
         self.pointer = pointer
         self.sessionKey = expected?.cacheKey ?? ""
