@@ -152,6 +152,14 @@ struct TLSConnectionTests {
         #expect(pair.handshake().client == .failed(TLSError(kind: .verificationFailed, reason: "certificate verify failed: hostname mismatch")))
     }
 
+    @Test("handshake keeps failing after a verification failure and shutdown sends nothing")
+    func failureIsFinal() throws {
+        let pair = try TLSFixture().pair(serverName: "example.com")
+        #expect(pair.handshake().client.error?.kind == .verificationFailed)
+        #expect(pair.client.handshake().error?.kind == .handshakeFailed)
+        #expect(pair.client.shutdown() == .done(0))
+    }
+
     @Test("handshake fails verification when the IP address does not match")
     func ipMismatch() throws {
         let pair = try TLSFixture().pair(serverName: "127.0.0.2")
