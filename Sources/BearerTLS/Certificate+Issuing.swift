@@ -6,9 +6,8 @@ extension Certificate {
     func fill(commonName: String, publicKey: PrivateKey, days: Int) throws(TLSError) {
         OpenSSLErrorQueue.clear()
         // RFC 5280 §4.1.2.2: a positive serial of at most 20 octets, unique per CA.
-        var serial: UInt64 = 0
-        withUnsafeMutableBytes(of: &serial) { _ = RAND_bytes($0.baseAddress, Int32($0.count)) }
-        serial &= 0x7FFF_FFFF_FFFF_FFFF
+        let random = CryptoPrimitives.randomBytes(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let serial = random & 0x7FFF_FFFF_FFFF_FFFF | 1
         // The one-hour backdating absorbs clock skew between machines.
         guard X509_set_version(pointer, 2) == 1,
               ASN1_INTEGER_set_uint64(X509_get_serialNumber(pointer), serial) == 1,

@@ -21,7 +21,7 @@ extension TLSConnection {
             return .wantWrite
         case SSL_ERROR_ZERO_RETURN:
             // close_notify received (RFC 8446 §6.1).
-            phase = .peerClosed
+            phase = phase == .established ? .peerClosed : .failed
             return .closed
         case SSL_ERROR_SYSCALL:
             phase = .failed

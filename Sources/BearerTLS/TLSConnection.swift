@@ -13,15 +13,20 @@ internal import Darwin
 /// Dispatch sources. Never blocks: every operation returns `.wantRead` or
 /// `.wantWrite` when the socket is not ready, and the caller repeats the same
 /// call once it is. Does NOT close the fd (the caller owns it).
+///
+/// OpenSSL writes with write(2), so a write (even an alert OpenSSL sends on
+/// its own) to a peer that has gone raises SIGPIPE: the process must ignore
+/// SIGPIPE, and then sees EPIPE as `.failed(kind: .io)`.
 public final class TLSConnection {
     /// Where the connection is in its life. OpenSSL forbids SSL_shutdown
     /// during the handshake and after a fatal error, so shutdown consults this.
     enum Phase: Equatable {
         case handshaking
         case established
-        /// The peer sent close_notify; ours may still be sent.
+        /// The peer sent close_notify after the handshake; ours may still be sent.
         case peerClosed
-        /// A fatal error or an EOF without close_notify: nothing more to send.
+        /// A fatal error, an EOF without close_notify, or a close during the
+        /// handshake: nothing more to send.
         case failed
     }
 
@@ -37,11 +42,15 @@ public final class TLSConnection {
     /// (verified as IP, and no SNI sent, per RFC 6066 §3). Server side:
     /// `serverName` is ignored.
     public init(context: TLSContext, fileDescriptor: Int32, serverName: String?) throws(TLSError) {
+        // Parsed before SSL_new, so a bad name cannot leak the SSL.
+        var expected: ServerName? = nil
+        if context.isClient, let serverName {
+            expected = try ServerName(serverName)
+        }
         OpenSSLErrorQueue.clear()
         guard let pointer = SSL_new(context.pointer) else {
             throw OpenSSLErrorQueue.error(.configuration, "SSL_new failed")
         }
-        let expected = try serverName.map { (name) throws(TLSError) in try ServerName(name) }
         self.context = context
         self.pointer = pointer
         self.sessionKey = expected?.cacheKey ?? ""
@@ -98,14 +107,17 @@ public final class TLSConnection {
 
     /// `.done(0)` once the handshake is complete.
     public func handshake() -> TLSIOResult {
-        guard phase == .handshaking else {
-            return phase == .failed ? .failed(TLSError(kind: .handshakeFailed, reason: "connection already failed")) : .done(0)
+        switch phase {
+        case .established, .peerClosed:
+            return .done(0)
+        case .failed:
+            return .failed(TLSError(kind: .handshakeFailed, reason: "connection already failed"))
+        case .handshaking:
+            if let pending = perform({ SSL_do_handshake($0) }) {
+                return pending
+            }
+            return .done(0)
         }
-        if let pending = perform({ SSL_do_handshake($0) }) {
-            return pending
-        }
-        phase = .established
-        return .done(0)
     }
 
     /// `.done(n)` with n > 0 bytes read (`.done(0)` only for an empty buffer).
@@ -176,6 +188,10 @@ public final class TLSConnection {
         let savedErrno = errno
         guard !succeeded(returnCode) else {
             OpenSSLErrorQueue.clear()
+            // Reads and writes finish a handshake the caller did not drive explicitly.
+            if phase == .handshaking {
+                phase = .established
+            }
             return nil
         }
         return translate(returnCode: returnCode, errno: savedErrno)

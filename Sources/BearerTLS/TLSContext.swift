@@ -42,8 +42,9 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is immutable af
         // Compression enables CRIME-style attacks (RFC 7457 §2.6).
         SSL_CTX_set_options(pointer, CBearerSSL_OP_NO_COMPRESSION())
         // Partial writes let a non-blocking writer make progress with a full
-        // socket buffer; the caller may retry from a moved buffer; released
-        // buffers keep idle connections at a few hundred bytes each.
+        // socket buffer; the caller may retry from a moved buffer; the ~17 KiB
+        // record buffers are released while a connection is idle (measured:
+        // about 20 KB per idle connection, sessions and certificates included).
         let modes = SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS
         _ = CBearerSSL_CTX_set_mode(pointer, Int(modes))
     }

@@ -152,6 +152,14 @@ struct TLSConnectionTests {
         #expect(pair.handshake().client == .failed(TLSError(kind: .verificationFailed, reason: "certificate verify failed: hostname mismatch")))
     }
 
+    @Test("handshake keeps failing after a verification failure and shutdown sends nothing")
+    func failureIsFinal() throws {
+        let pair = try TLSFixture().pair(serverName: "example.com")
+        #expect(pair.handshake().client.error?.kind == .verificationFailed)
+        #expect(pair.client.handshake().error?.kind == .handshakeFailed)
+        #expect(pair.client.shutdown() == .done(0))
+    }
+
     @Test("handshake fails verification when the IP address does not match")
     func ipMismatch() throws {
         let pair = try TLSFixture().pair(serverName: "127.0.0.2")
@@ -197,5 +205,29 @@ struct TLSConnectionTests {
         #expect(throws: TLSError.self) {
             _ = try TLSConnection(context: fixture.client, fileDescriptor: sockets.client, serverName: nil)
         }
+    }
+
+    @Test("server connection ignores the server name")
+    func serverIgnoresServerName() throws {
+        let fixture = try TLSFixture()
+        let sockets = SocketPair()
+        let server = try TLSConnection(context: fixture.server, fileDescriptor: sockets.server, serverName: "")
+        #expect(server.handshake() == .wantRead)
+    }
+
+    @Test("read reports wantRead when no application data is pending")
+    func readWouldBlock() throws {
+        let pair = try TLSFixture().pair()
+        #expect(pair.handshake().client == .done(0))
+        var buffer = [UInt8](repeating: 0, count: 64)
+        #expect(buffer.withUnsafeMutableBytes { pair.server.read(into: $0) } == .wantRead)
+    }
+
+    @Test("empty reads and writes complete without touching the socket")
+    func emptyBuffers() throws {
+        let pair = try TLSFixture().pair()
+        #expect(pair.handshake().client == .done(0))
+        #expect(pair.client.write(UnsafeRawBufferPointer(start: nil, count: 0)) == .done(0))
+        #expect(pair.client.read(into: UnsafeMutableRawBufferPointer(start: nil, count: 0)) == .done(0))
     }
 }
