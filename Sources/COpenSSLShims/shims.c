@@ -27,3 +27,7 @@ int CBearerSSL_set_tlsext_host_name(SSL *ssl, const char *name) {
 uint64_t CBearerSSL_OP_NO_COMPRESSION(void) {
     return SSL_OP_NO_COMPRESSION;
 }
+
+long CBearerSSL_CTX_set_read_ahead(SSL_CTX *ctx, long yes) {
+    return SSL_CTX_set_read_ahead(ctx, yes);
+}

@@ -32,7 +32,9 @@ public final class EventLoop: @unchecked Sendable {
 
     init(index: Int, label: String) {
         self.index = index
-        self.queue = DispatchQueue(label: "\(label).\(index)")
+        // Target the global (non-overcommit) root queue: libdispatch then runs the loops on about
+        // one thread per core, instead of a thread per queue that hands work back and forth.
+        self.queue = DispatchQueue(label: "\(label).\(index)", target: .global())
         self.readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
     }
 

@@ -18,7 +18,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     /// The request in flight and everything known about its exchange with the upstream.
-    private struct Exchange {
+    /// A class, so that the phases update it in place instead of copying its buffers.
+    private final class Exchange {
         var head: RequestHead
         var targetForm: ForwardingRules.TargetForm
         var requestFraming: BodyFraming
@@ -39,6 +40,16 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         var responseHeadSent = false
 
         var requestComplete: Bool { requestBody.isComplete }
+
+        init(head: RequestHead, targetForm: ForwardingRules.TargetForm, requestFraming: BodyFraming,
+             requestBody: BodyDecoder, clientKeepAlive: Bool, startedAt: UInt64) {
+            self.head = head
+            self.targetForm = targetForm
+            self.requestFraming = requestFraming
+            self.requestBody = requestBody
+            self.clientKeepAlive = clientKeepAlive
+            self.startedAt = startedAt
+        }
     }
 
     private let client: Connection
@@ -208,7 +219,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     private func startExchange(on upstream: Connection, reused: Bool, token: AccessToken) {
-        guard var exchange else { return }
+        guard let exchange else { return }
         upstream.delegate = self
         let head = exchange.upstreamHead.isEmpty
             ? context.rules.upstreamHead(for: exchange.head, form: exchange.targetForm, framing: exchange.requestFraming,
@@ -217,7 +228,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         exchange.upstream = upstream
         exchange.upstreamReused = reused
         if case .none = exchange.requestFraming { exchange.upstreamHead = head }
-        self.exchange = exchange
         state = .exchanging
         upstream.write(head)
         upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
@@ -228,7 +238,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
 
     /// Sends request body bytes upstream, re-framed as the upstream head announced.
     private func forwardRequestBody(_ bytes: UnsafeRawBufferPointer) -> Int {
-        guard var exchange, let upstream = exchange.upstream else { return 0 }
+        guard let exchange, let upstream = exchange.upstream else { return 0 }
         let chunked = exchange.requestFraming == .chunked
         let used: Int
         do {
@@ -244,7 +254,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
                 }
             }
         } catch {
-            self.exchange = exchange
             fail(.badRequest(error))
             return bytes.count
         }
@@ -254,7 +263,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         } else {
             client.deadline = EventLoop.deadline(after: context.settings.bodyTimeout)
         }
-        self.exchange = exchange
         upstream.flush()
         return used
     }
@@ -262,21 +270,19 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     // MARK: Upstream input
 
     private func upstreamDidRead(_ bytes: UnsafeRawBufferPointer) {
-        guard var exchange, let upstream = exchange.upstream else { return }
+        guard let exchange, let upstream = exchange.upstream else { return }
         upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
         exchange.upstreamHead = []  // the server has answered: never replay this request
         if exchange.responseBody == nil {
             exchange.responseInput.append(contentsOf: bytes)
-            self.exchange = exchange
             parseResponseHead()
             return
         }
-        self.exchange = exchange
         relayResponseBody(bytes)
     }
 
     private func parseResponseHead() {
-        guard var exchange else { return }
+        guard let exchange else { return }
         while exchange.responseBody == nil {
             let parsed: (head: ResponseHead, consumed: Int)?
             do {
@@ -284,12 +290,10 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
                     try HeadParser.parseResponseHead(buffer, limits: context.settings.upstreamHTTPLimits)
                 }
             } catch {
-                self.exchange = exchange
                 upstreamFailed(.upstreamInvalidResponse(error.detail))
                 return
             }
             guard let (head, consumed) = parsed else {
-                self.exchange = exchange
                 return
             }
             exchange.responseInput.removeFirst(consumed)
@@ -297,7 +301,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
                 // RFC 9110 §15.2: 100 and 103 go to HTTP/1.1 clients; 101 cannot happen since
                 // Upgrade is never forwarded, so it is a protocol error.
                 if head.status == 101 {
-                    self.exchange = exchange
                     upstreamFailed(.upstreamInvalidResponse("101 Switching Protocols without an Upgrade request"))
                     return
                 }
@@ -311,7 +314,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             do {
                 framing = try head.bodyFraming(requestMethodIsHEAD: exchange.head.isHEAD)
             } catch {
-                self.exchange = exchange
                 upstreamFailed(.upstreamInvalidResponse(error.detail))
                 return
             }
@@ -326,7 +328,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         }
         let rest = exchange.responseInput
         exchange.responseInput = []
-        self.exchange = exchange
         if rest.isEmpty {
             finishIfResponseComplete()
         } else {
@@ -335,7 +336,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     private func relayResponseBody(_ bytes: UnsafeRawBufferPointer) {
-        guard var exchange, var decoder = exchange.responseBody else { return }
+        guard let exchange, var decoder = exchange.responseBody else { return }
         let chunked = exchange.clientFraming == .chunked
         var sent = 0
         do {
@@ -352,13 +353,11 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
                 }
             }
         } catch {
-            self.exchange = exchange
             upstreamFailed(.upstreamInvalidResponse(error.detail))
             return
         }
         exchange.responseBody = decoder
         exchange.responseBytesSent += sent
-        self.exchange = exchange
         finishIfResponseComplete()
     }
 
@@ -432,7 +431,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     private func upstreamFailed(_ error: ProxyError) {
-        guard var exchange else { return }
+        guard let exchange else { return }
         // A pooled connection the server had already closed: replay a body-less request once.
         if exchange.upstreamReused, !exchange.retriedOnFreshConnection, !exchange.upstreamHead.isEmpty,
            exchange.response == nil, exchange.responseInput.isEmpty {
@@ -440,7 +439,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             exchange.upstream = nil
             exchange.retriedOnFreshConnection = true
             let head = exchange.upstreamHead
-            self.exchange = exchange
             state = .connectingUpstream
             context.pool.acquire(fresh: true) { [self] result in
                 guard state == .connectingUpstream, self.exchange != nil else {
@@ -529,7 +527,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             close(graceful: state == .waitingForRequest)
             return
         }
-        guard connection === exchange?.upstream, var exchange else { return }
+        guard connection === exchange?.upstream, let exchange else { return }
         guard var decoder = exchange.responseBody else {
             upstreamFailed(.upstreamClosed("upstream closed the connection before answering"))
             return
@@ -544,7 +542,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             return
         }
         exchange.responseBody = decoder
-        self.exchange = exchange
         client.flush()
         completeExchange(upstreamReusable: false)
     }

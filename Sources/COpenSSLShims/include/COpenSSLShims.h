@@ -15,6 +15,8 @@ int CBearerSSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version);
 // SSL_CTX_set_mode is a macro over SSL_CTX_ctrl.
 long CBearerSSL_CTX_set_mode(SSL_CTX *ctx, long mode);
 
+// SSL_CTX_set_read_ahead is a macro over SSL_CTX_ctrl.
+long CBearerSSL_CTX_set_read_ahead(SSL_CTX *ctx, long yes);
 // SSL_CTX_set_session_cache_mode is a macro over SSL_CTX_ctrl.
 long CBearerSSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
 
