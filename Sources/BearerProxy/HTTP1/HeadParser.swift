@@ -55,13 +55,15 @@ enum HeadParser {
         i += 1
 
         let targetStart = i
-        while true {
-            let b = try s.byte(at: i, cap: cap, capError: capError)
-            if ASCII.isTargetByte(b) { i += 1; continue }
-            if b == ASCII.space, i > targetStart { break }
-            if b == ASCII.space || b == ASCII.cr { throw .failed(.invalidRequestLine) }
-            throw s.unexpected(b, .invalidTarget)
+        let limit = min(s.bytes.count, cap)
+        let space = s.bytes.firstIndex(of: ASCII.space, in: i..<limit)
+        if let bad = s.bytes.firstNonTargetByte(in: i..<(space ?? limit)) {
+            let b = s.bytes[bad]
+            throw b == ASCII.cr ? .failed(.invalidRequestLine) : s.unexpected(b, .invalidTarget)
         }
+        guard let space else { throw s.ranOut(at: limit, cap: cap, capError: capError) }
+        if space == targetStart { throw .failed(.invalidRequestLine) }
+        i = space
         let target = targetStart..<i
 
         // RFC 9113 §3.4: the HTTP/2 preface starts with "PRI * HTTP/2.0"; name it so the proxy can say so.

@@ -42,6 +42,11 @@ struct HeadScanner {
         return bytes[i]
     }
 
+    /// Why a bulk scan that stopped at `limit` (the lesser of the input's end and `cap`) cannot go on.
+    func ranOut(at limit: Int, cap: Int, capError: HTTP1Error) -> Stop {
+        limit >= cap ? .failed(capError) : .needMore
+    }
+
     @inline(__always)
     func byte(at i: Int) throws(Stop) -> UInt8 {
         try byte(at: i, cap: headCap, capError: .headTooLarge)
@@ -117,33 +122,28 @@ struct HeadScanner {
             if fields.count == limits.maxFieldCount { throw .failed(.tooManyFields) }
 
             // RFC 9112 §5.1: field-name is a token, and no whitespace is allowed before the colon.
-            while true {
-                let b = try byte(at: i)
-                if ASCII.isTchar(b) {
-                    i += 1
-                } else if b == ASCII.colon, i > lineStart {
-                    break
-                } else if ASCII.isWhitespace(b) {
-                    throw .failed(.whitespaceBeforeColon)
-                } else {
-                    throw unexpected(b, .invalidFieldName)
-                }
+            let limit = Swift.min(bytes.count, headCap)
+            while i < limit, ASCII.isTchar(bytes[i]) { i += 1 }
+            if i == limit { throw ranOut(at: limit, cap: headCap, capError: .headTooLarge) }
+            let afterName = bytes[i]
+            if afterName != ASCII.colon || i == lineStart {
+                throw ASCII.isWhitespace(afterName) ? .failed(.whitespaceBeforeColon) : unexpected(afterName, .invalidFieldName)
             }
             let nameEnd = i
             i += 1
 
             // RFC 9112 §5.1: OWS around the value is not part of it.
-            while ASCII.isWhitespace(try byte(at: i)) { i += 1 }
+            while i < limit, ASCII.isWhitespace(bytes[i]) { i += 1 }
             let valueStart = i
-            var valueEnd = i
-            while true {
-                let b = try byte(at: i)
-                if b == ASCII.cr { break }
-                // RFC 9110 §5.5: CR, LF and NUL are never allowed in a value; nor other CTLs but HTAB.
-                if !ASCII.isFieldContent(b) { throw unexpected(b, .invalidFieldValue) }
-                i += 1
-                if !ASCII.isWhitespace(b) { valueEnd = i }
+            // RFC 9110 §5.5: CR, LF and NUL are never allowed in a value; nor other CTLs but HTAB.
+            let cr = bytes.firstIndex(of: ASCII.cr, in: i..<limit)
+            if let bad = bytes.firstNonFieldContent(in: i..<(cr ?? limit)) {
+                throw unexpected(bytes[bad], .invalidFieldValue)
             }
+            guard let cr else { throw ranOut(at: limit, cap: headCap, capError: .headTooLarge) }
+            var valueEnd = cr
+            while valueEnd > valueStart, ASCII.isWhitespace(bytes[valueEnd - 1]) { valueEnd -= 1 }
+            i = cr
             try expectLF(at: i + 1)
             fields.append(HTTPField(
                 name: (lineStart - headStart)..<(nameEnd - headStart),
