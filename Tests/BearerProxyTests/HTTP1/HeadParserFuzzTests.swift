@@ -49,12 +49,14 @@ struct HeadParserFuzzTests {
     /// Whole and byte-by-byte parses agree, a parsed head is consistent with its input, and its
     /// framing either resolves or throws; a body then decodes the same whole and byte by byte.
     @discardableResult
-    static func check<Head: HTTPHead & Equatable>(
-        _ input: [UInt8], _ parse: HeadParse<Head>, framing: (Head) throws(HTTP1Error) -> BodyFraming
-    ) -> Bool {
+    static func check<Parser: IncrementalHeadParser>(
+        _ input: [UInt8], _ parse: HeadParse<Parser.Head>, resuming: Parser.Type,
+        framing: (Parser.Head) throws(HTTP1Error) -> BodyFraming
+    ) -> Bool where Parser.Head: HTTPHead {
         let limits = HTTP1Limits.default
         let whole = parseOnce(input, limits, parse)
         #expect(parseGrowing(input, cuts: Array(0..<input.count), limits, parse) == whole, "input \(input)")
+        #expect(parseGrowing(input, cuts: Array(0..<input.count), limits, resuming: resuming) == whole, "input \(input)")
         guard case .parsed(let head, let consumed) = whole else { return false }
         #expect(consumed <= input.count)
         #expect(Array(input[(consumed - head.raw.count)..<consumed]) == head.raw)
@@ -72,8 +74,8 @@ struct HeadParserFuzzTests {
     /// Returns how many of the two parsers produced a head, so tests can tell they reached deep paths.
     @discardableResult
     static func checkBoth(_ input: [UInt8]) -> Int {
-        let request = check(input, HeadParser.parseRequestHead) { (head) throws(HTTP1Error) in try head.bodyFraming() }
-        let response = check(input, HeadParser.parseResponseHead) { (head) throws(HTTP1Error) in try head.bodyFraming(requestMethodIsHEAD: false) }
+        let request = check(input, HeadParser.parseRequestHead, resuming: RequestHeadParser.self) { (head) throws(HTTP1Error) in try head.bodyFraming() }
+        let response = check(input, HeadParser.parseResponseHead, resuming: ResponseHeadParser.self) { (head) throws(HTTP1Error) in try head.bodyFraming(requestMethodIsHEAD: false) }
         return (request ? 1 : 0) + (response ? 1 : 0)
     }
 
