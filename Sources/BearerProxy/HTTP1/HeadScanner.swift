@@ -3,7 +3,8 @@
 /// Whether a byte is missing (wait for more) or lies past a cap (reject now) is decided in one
 /// place, `byte(at:cap:capError:)`, so every grammar rule below is incremental for free: a rule
 /// sees exactly the bytes a whole-buffer parse would see, and a prefix of a message either asks
-/// for more or fails with the same error the whole message fails with.
+/// for more or fails with the same error the whole message fails with. A scanner lives for one
+/// call; what must survive between calls is kept by the caller (`FieldLinesProgress`).
 struct HeadScanner {
     enum Stop: Error {
         case needMore

@@ -16,12 +16,16 @@ struct RequestHeadParser: Sendable {
     private let limits: HTTP1Limits
     private var requestLine: RequestLine?
     private var progress: FieldLinesProgress?
+    /// Buffer length at the last call; the buffer may only grow while a head is incomplete.
+    private var seenCount = 0
 
     init(limits: HTTP1Limits = .default) {
         self.limits = limits
     }
 
     mutating func parse(_ buffer: UnsafeRawBufferPointer) throws(HTTP1Error) -> (head: RequestHead, consumed: Int)? {
+        precondition(buffer.count >= seenCount, "the buffer shrank while a head was incomplete")
+        seenCount = buffer.count
         do throws(HeadScanner.Stop) {
             let result = try resume(HeadScanner(bytes: buffer, limits: limits))
             self = RequestHeadParser(limits: limits)

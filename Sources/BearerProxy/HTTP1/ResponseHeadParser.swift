@@ -11,12 +11,16 @@ struct ResponseHeadParser: Sendable {
     private let limits: HTTP1Limits
     private var statusLine: StatusLine?
     private var progress: FieldLinesProgress?
+    /// Buffer length at the last call; the buffer may only grow while a head is incomplete.
+    private var seenCount = 0
 
     init(limits: HTTP1Limits = .default) {
         self.limits = limits
     }
 
     mutating func parse(_ buffer: UnsafeRawBufferPointer) throws(HTTP1Error) -> (head: ResponseHead, consumed: Int)? {
+        precondition(buffer.count >= seenCount, "the buffer shrank while a head was incomplete")
+        seenCount = buffer.count
         do throws(HeadScanner.Stop) {
             let result = try resume(HeadScanner(bytes: buffer, limits: limits))
             self = ResponseHeadParser(limits: limits)

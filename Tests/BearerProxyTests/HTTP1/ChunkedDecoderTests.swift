@@ -39,14 +39,11 @@ struct ChunkedDecoderTests {
         #expect(decoder.isComplete)
     }
 
-    @Test("decoder rejects a malformed chunk size", arguments: [
-        "\r\n", "-5\r\n", "+5\r\n", "0x5\r\n", " 5\r\n", "g\r\n", "5g\r\n", "5\r\r\n", "fffffffffffffffffff\r\n",
-        "00000000000000005\r\n",
+    @Test("decoder rejects a malformed chunk size (RFC 9112 §7.1: chunk-size = 1*HEXDIG)", arguments: [
+        "\r\n", "-5\r\n", "+5\r\n", "0x5\r\n", " 5\r\n", "\t5\r\n", "g\r\n", "5g\r\n", "5,\r\n", "5\u{0}\r\n",
     ])
     func invalidChunkSize(_ text: String) {
-        let outcome = chunked(text)
-        #expect(outcome.error == .invalidChunkSize || outcome.error == .invalidChunkTerminator)
-        #expect(outcome.error != nil)
+        #expect(chunked(text).error == .invalidChunkSize)
     }
 
     @Test("decoder caps chunk-size digits so the size cannot overflow")
@@ -57,7 +54,7 @@ struct ChunkedDecoderTests {
         #expect(chunked("ffffffffffffffff\r\nabc") == BodyOutcome(payload: bytes("abc"), consumed: 21, complete: false))
     }
 
-    @Test("decoder requires CRLF after the chunk-size line", arguments: ["5\nhello\r\n", "5\rhello\r\n", "5;a\nhello"])
+    @Test("decoder requires CRLF after the chunk-size line", arguments: ["5\nhello\r\n", "5\rhello\r\n", "5\r\r\n", "5;a\nhello", "\n"])
     func sizeLineTerminator(_ text: String) {
         #expect(chunked(text).error == .invalidChunkTerminator)
     }
