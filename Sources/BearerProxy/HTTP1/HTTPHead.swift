@@ -17,6 +17,7 @@ extension HTTPHead {
         ASCII.equalsLowercased(raw, field.name, lowercasedASCII)
     }
 
+    /// Value of the first field named `lowercasedName` (lowercase ASCII), OWS already trimmed.
     func firstValue(named lowercasedName: StaticString) -> ArraySlice<UInt8>? {
         for field in fields where fieldNameIs(field, lowercasedName) {
             return raw[field.value]
@@ -33,6 +34,7 @@ extension HTTPHead {
     /// True when any element of the comma-separated lists in the fields named `inFieldsNamed`
     /// equals `token`, case-insensitively (RFC 9110 §5.6.1, §7.6.1 Connection options are
     /// case-insensitive). Parameters after `;` are ignored, so `TE: trailers;q=1` has `trailers`.
+    /// Both literals must be lowercase ASCII.
     func hasToken(_ token: StaticString, inFieldsNamed lowercasedName: StaticString) -> Bool {
         var found = false
         for field in fields where fieldNameIs(field, lowercasedName) {

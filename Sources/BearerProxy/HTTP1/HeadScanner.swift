@@ -3,7 +3,8 @@
 /// Whether a byte is missing (wait for more) or lies past a cap (reject now) is decided in one
 /// place, `byte(at:cap:capError:)`, so every grammar rule below is incremental for free: a rule
 /// sees exactly the bytes a whole-buffer parse would see, and a prefix of a message either asks
-/// for more or fails with the same error the whole message fails with.
+/// for more or fails with the same error the whole message fails with. A scanner lives for one
+/// call; what must survive between calls is kept by the caller (`FieldLinesProgress`).
 struct HeadScanner {
     enum Stop: Error {
         case needMore
@@ -40,6 +41,11 @@ struct HeadScanner {
         if i >= cap { throw .failed(capError) }
         if i >= bytes.count { throw .needMore }
         return bytes[i]
+    }
+
+    /// Why a bulk scan that stopped at `limit` (the lesser of the input's end and `cap`) cannot go on.
+    func ranOut(at limit: Int, cap: Int, capError: HTTP1Error) -> Stop {
+        limit >= cap ? .failed(capError) : .needMore
     }
 
     @inline(__always)
@@ -102,54 +108,79 @@ struct HeadScanner {
     }
 
     /// Field lines up to and including the empty line that ends the head (RFC 9112 §5).
-    /// Appends fields with positions relative to `headStart`; returns the index after the final CRLF.
-    func fieldLines(from start: Int, into fields: inout [HTTPField]) throws(Stop) -> Int {
-        var i = start
+    /// Appends fields to `progress` with positions relative to `headStart`; returns the index after
+    /// the final CRLF. When it runs out of bytes, `progress` records what is already validated, so
+    /// the next call with a longer buffer resumes there instead of re-reading the head.
+    func fieldLines(_ progress: inout FieldLinesProgress) throws(Stop) -> Int {
         while true {
-            let lineStart = i
-            let first = try byte(at: i)
-            if first == ASCII.cr {
-                try expectLF(at: i + 1)
-                return i + 2
-            }
-            // RFC 9112 §5.2: obs-fold is rejected; §2.2: so is whitespace before the first field.
-            if ASCII.isWhitespace(first) { throw .failed(.obsoleteLineFolding) }
-            if fields.count == limits.maxFieldCount { throw .failed(.tooManyFields) }
-
-            // RFC 9112 §5.1: field-name is a token, and no whitespace is allowed before the colon.
-            while true {
-                let b = try byte(at: i)
-                if ASCII.isTchar(b) {
-                    i += 1
-                } else if b == ASCII.colon, i > lineStart {
-                    break
-                } else if ASCII.isWhitespace(b) {
-                    throw .failed(.whitespaceBeforeColon)
-                } else {
-                    throw unexpected(b, .invalidFieldName)
+            let lineStart = progress.lineStart
+            let limit = Swift.min(bytes.count, headCap)
+            if progress.colon == nil {
+                if progress.scannedTo == lineStart {
+                    let first = try byte(at: lineStart)
+                    if first == ASCII.cr {
+                        try expectLF(at: lineStart + 1)
+                        return lineStart + 2
+                    }
+                    // RFC 9112 §5.2: obs-fold is rejected; §2.2: so is whitespace before the first field.
+                    if ASCII.isWhitespace(first) { throw .failed(.obsoleteLineFolding) }
+                    if progress.fields.count == limits.maxFieldCount { throw .failed(.tooManyFields) }
                 }
+                // RFC 9112 §5.1: field-name is a token, and no whitespace is allowed before the colon.
+                var i = progress.scannedTo
+                while i < limit, ASCII.isTchar(bytes[i]) { i += 1 }
+                progress.scannedTo = i
+                if i == limit { throw ranOut(at: limit, cap: headCap, capError: .headTooLarge) }
+                let afterName = bytes[i]
+                if afterName != ASCII.colon || i == lineStart {
+                    throw ASCII.isWhitespace(afterName) ? .failed(.whitespaceBeforeColon) : unexpected(afterName, .invalidFieldName)
+                }
+                progress.colon = i
+                progress.scannedTo = i + 1
             }
-            let nameEnd = i
-            i += 1
+            let colon = progress.colon!
+
+            // RFC 9110 §5.5: CR, LF and NUL are never allowed in a value; nor other CTLs but HTAB.
+            let from = progress.scannedTo
+            let cr = bytes.firstIndex(of: ASCII.cr, in: from..<limit)
+            if let bad = bytes.firstNonFieldContent(in: from..<(cr ?? limit)) {
+                throw unexpected(bytes[bad], .invalidFieldValue)
+            }
+            progress.scannedTo = cr ?? limit
+            guard let cr else { throw ranOut(at: limit, cap: headCap, capError: .headTooLarge) }
+            try expectLF(at: cr + 1)
 
             // RFC 9112 §5.1: OWS around the value is not part of it.
-            while ASCII.isWhitespace(try byte(at: i)) { i += 1 }
-            let valueStart = i
-            var valueEnd = i
-            while true {
-                let b = try byte(at: i)
-                if b == ASCII.cr { break }
-                // RFC 9110 §5.5: CR, LF and NUL are never allowed in a value; nor other CTLs but HTAB.
-                if !ASCII.isFieldContent(b) { throw unexpected(b, .invalidFieldValue) }
-                i += 1
-                if !ASCII.isWhitespace(b) { valueEnd = i }
-            }
-            try expectLF(at: i + 1)
-            fields.append(HTTPField(
-                name: (lineStart - headStart)..<(nameEnd - headStart),
+            var valueStart = colon + 1
+            while valueStart < cr, ASCII.isWhitespace(bytes[valueStart]) { valueStart += 1 }
+            var valueEnd = cr
+            while valueEnd > valueStart, ASCII.isWhitespace(bytes[valueEnd - 1]) { valueEnd -= 1 }
+            progress.fields.append(HTTPField(
+                name: (lineStart - headStart)..<(colon - headStart),
                 value: (valueStart - headStart)..<(valueEnd - headStart)
             ))
-            i += 2
+            progress.startLine(at: cr + 2)
         }
+    }
+}
+
+/// How far `HeadScanner.fieldLines` got: fields completed so far, and within the unfinished line,
+/// where its colon is (once seen) and up to where its bytes are known to be valid.
+struct FieldLinesProgress: Sendable {
+    private(set) var lineStart: Int
+    var fields: [HTTPField] = []
+    var colon: Int?
+    var scannedTo: Int
+
+    init(firstLine: Int) {
+        lineStart = firstLine
+        scannedTo = firstLine
+        fields.reserveCapacity(16)
+    }
+
+    mutating func startLine(at index: Int) {
+        lineStart = index
+        scannedTo = index
+        colon = nil
     }
 }

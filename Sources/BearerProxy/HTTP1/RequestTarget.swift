@@ -2,9 +2,8 @@
 /// Which form is allowed depends on the method, so a target valid for one method is invalid for another.
 enum RequestTarget {
     static func isValid(_ bytes: UnsafeRawBufferPointer, method: Range<Int>, target: Range<Int>) -> Bool {
+        // Bytes were already checked by the scanner (no CTLs, SP, non-ASCII or "#"); this checks the shape.
         let first = bytes[target.lowerBound]
-        // RFC 9110 §7.1 / RFC 3986 §3.5: a fragment is never sent in a request.
-        for i in target where bytes[i] == 0x23 /* # */ { return false }
 
         // RFC 9112 §3.2.3: CONNECT uses authority-form and only it.
         if equals(bytes, method, "CONNECT") { return isAuthorityForm(bytes, target) }

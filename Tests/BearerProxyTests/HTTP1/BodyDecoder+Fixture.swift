@@ -38,6 +38,9 @@ func decodePieces(_ input: [UInt8], framing: BodyFraming, limits: HTTP1Limits, c
         if outcome.error != nil { break }
     }
     outcome.complete = decoder.isComplete
+    // After an error the connection is dropped, so how far each piece got before it is not
+    // part of the contract; the error and the payload handed out before it are.
+    if outcome.error != nil { outcome.consumed = 0 }
     return outcome
 }
 
