@@ -14,7 +14,7 @@ public final class Listener: @unchecked Sendable {
     private let fd: Int32
     private let queue: DispatchQueue
     private let source: any DispatchSourceRead
-    private let onAccept: @Sendable (Int32, SocketAddress) -> Void
+    private var onAccept: (@Sendable (Int32, SocketAddress) -> Void)?
     private var paused = false
     private var closed = false
 
@@ -23,7 +23,8 @@ public final class Listener: @unchecked Sendable {
     static let acceptRetryDelay: DispatchTimeInterval = .milliseconds(100)
 
     /// Binds and listens on `address` (port 0 picks a free port; see `address.port` afterwards).
-    public init(binding requested: SocketAddress, label: String, onAccept: @escaping @Sendable (Int32, SocketAddress) -> Void) throws(IOError) {
+    /// Connections wait in the backlog until `start(onAccept:)`.
+    public init(binding requested: SocketAddress, label: String) throws(IOError) {
         let fd = try Socket.makeStream(family: requested.family)
         Socket.setReuseAddress(fd)
         if requested.family == AF_INET6 {
@@ -48,12 +49,18 @@ public final class Listener: @unchecked Sendable {
         }
         self.address = SocketAddress(storage: storage, length: length)
         self.fd = fd
-        self.onAccept = onAccept
         self.queue = DispatchQueue(label: label)
         self.source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [unowned self] in self.acceptAll() }
         source.setCancelHandler { Socket.close(fd) }
-        source.resume()
+    }
+
+    /// Starts accepting; `onAccept` gets each new non-blocking descriptor and the peer's address.
+    public func start(onAccept: @escaping @Sendable (Int32, SocketAddress) -> Void) {
+        queue.sync {
+            self.onAccept = onAccept
+            source.resume()
+        }
     }
 
     /// Stops accepting and closes the listening socket. Connections already accepted go on.
@@ -61,7 +68,7 @@ public final class Listener: @unchecked Sendable {
         queue.sync {
             guard !closed else { return }
             closed = true
-            if paused { source.resume() }
+            if paused || onAccept == nil { source.resume() }
             source.cancel()
         }
     }
@@ -76,7 +83,7 @@ public final class Listener: @unchecked Sendable {
                 }
             }
             if client >= 0 {
-                onAccept(client, SocketAddress(storage: storage, length: length))
+                onAccept?(client, SocketAddress(storage: storage, length: length))
                 continue
             }
             switch errno {

@@ -80,7 +80,8 @@ public final class LocalHTTPServer: Sendable {
     static let maxBodySize = 1 << 20
 
     public init(listen address: SocketAddress, group: EventLoopGroup, tlsContext: TLSContext? = nil, label: String, handler: @escaping Handler) throws(IOError) {
-        listener = try Listener(binding: address, label: label) { fd, peer in
+        listener = try Listener(binding: address, label: label)
+        listener.start { fd, peer in
             let loop = group.next()
             loop.execute {
                 let connection: Connection

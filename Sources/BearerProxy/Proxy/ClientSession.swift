@@ -167,6 +167,11 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             fail(.upgradeNotSupported)
             return
         }
+        // HTTP/1.0 requests may omit Host; the parser requires exactly one in HTTP/1.1.
+        if let host = head.firstValue(named: "host"), !context.hosts.allows(host) {
+            fail(.misdirected(String(decoding: host.prefix(100), as: UTF8.self)))
+            return
+        }
         guard let form = ForwardingRules.targetForm(of: head) else {
             fail(.badRequest(.invalidTarget))
             return

@@ -18,11 +18,13 @@ final class LoopContext: @unchecked Sendable {
     let pool: UpstreamPool
     let tokens: TokenProvider
     let rules: ForwardingRules
+    let hosts: HostAllowlist
     let settings: SessionSettings
     let logger: Logger
     var openSessions = 0
 
-    init(loop: EventLoop, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules, settings: SessionSettings, logger: Logger) {
+    init(loop: EventLoop, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules, hosts: HostAllowlist, settings: SessionSettings, logger: Logger) {
+        self.hosts = hosts
         self.loop = loop
         self.pool = pool
         self.tokens = tokens

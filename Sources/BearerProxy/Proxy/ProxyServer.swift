@@ -77,31 +77,33 @@ public final class ProxyServer: Sendable {
         let poolSettings = UpstreamPool.Settings(
             maxIdle: config.upstream.poolMaxIdle, idleTimeout: config.upstream.poolIdleTimeout,
             connectTimeout: config.upstream.connectTimeout)
-        let contexts = group.loops.map { loop in
-            LoopContext(
-                loop: loop,
-                pool: UpstreamPool(loop: loop, endpoint: upstreamEndpoint, settings: poolSettings, resolver: resolver),
-                tokens: tokens, rules: rules, settings: settings, logger: logger)
-        }
-        self.contexts = contexts
 
         guard let listenAddress = SocketAddress(ip: config.listen.host == "localhost" ? "127.0.0.1" : config.listen.host, port: config.listen.port) else {
             throw StartupError(description: "listen: \(config.listen) is not a numeric IP address")
         }
         do {
-            listener = try Listener(binding: listenAddress, label: "bearer-proxy.accept") { fd, peer in
-                let loop = group.next()
-                let context = contexts[loop.index]
-                loop.execute {
-                    guard let connection = try? Connection.accepted(fd: fd, loop: loop) else {
-                        Socket.close(fd)
-                        return
-                    }
-                    ClientSession(client: connection, context: context, clientAddress: peer.ip).start()
-                }
-            }
+            listener = try Listener(binding: listenAddress, label: "bearer-proxy.accept")
         } catch {
             throw StartupError(description: "cannot listen on \(config.listen): \(error)")
+        }
+        let hosts = HostAllowlist(extraNames: config.allowedHosts, port: listener.address.port)
+        let contexts = group.loops.map { loop in
+            LoopContext(
+                loop: loop,
+                pool: UpstreamPool(loop: loop, endpoint: upstreamEndpoint, settings: poolSettings, resolver: resolver),
+                tokens: tokens, rules: rules, hosts: hosts, settings: settings, logger: logger)
+        }
+        self.contexts = contexts
+        listener.start { fd, peer in
+            let loop = group.next()
+            let context = contexts[loop.index]
+            loop.execute {
+                guard let connection = try? Connection.accepted(fd: fd, loop: loop) else {
+                    Socket.close(fd)
+                    return
+                }
+                ClientSession(client: connection, context: context, clientAddress: peer.ip).start()
+            }
         }
 
         if let adminConfig = config.admin {
@@ -171,3 +173,4 @@ extension HTTP1Limits {
         return limits
     }
 }
+
