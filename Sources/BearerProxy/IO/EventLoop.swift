@@ -39,6 +39,11 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
+        // libdispatch traps when a suspended source is released: resume it, then cancel.
+        if let timer = sweepTimer {
+            if !sweeping { timer.resume() }
+            timer.cancel()
+        }
         readBuffer.deallocate()
     }
 
