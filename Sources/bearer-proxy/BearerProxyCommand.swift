@@ -130,10 +130,18 @@ struct Demo: ParsableCommand {
 // MARK: Helpers
 
 func makeLogger(_ config: LogConfig) -> Logger {
+    let level = Logger.Level(rawValue: config.level) ?? .info
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = Logger.Level(rawValue: config.level) ?? .info
-        return handler
+        switch config.format {
+        case .json:
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        case .text:
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
     var logger = Logger(label: "bearer-proxy")
     logger.logLevel = Logger.Level(rawValue: config.level) ?? .info
