@@ -21,11 +21,11 @@ struct CapturingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let all = self.metadata.merging(metadata ?? [:]) { $1 }
+    func log(event: LogEvent) {
+        let all = self.metadata.merging(event.metadata ?? [:]) { $1 }
         let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        buffer.append("\(level) [\(source)] \(message) \(fields)")
+        let error = event.error.map { " error=\($0)" } ?? ""
+        buffer.append("\(event.level) [\(event.source)] \(event.message) \(fields)\(error)")
     }
 
     static func logger(into buffer: Buffer) -> Logger {

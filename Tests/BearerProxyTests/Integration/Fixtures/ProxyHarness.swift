@@ -2,6 +2,7 @@
 import BearerTLS
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The real proxy, started from a real YAML config, in front of an in-process TLS upstream and an
@@ -123,6 +124,10 @@ final class ProxyHarness: Sendable {
         tokenEndpoint.close()
         if reservedPortSocket >= 0 { Glibc.close(reservedPortSocket) }
         try? FileManager.default.removeItem(atPath: directory)
+        // Workaround for a proxy bug (see EventLoopLifetimeIntegrationTests): releasing an
+        // EventLoop whose sweep timer is suspended traps in libdispatch, so nothing that owns a
+        // group (proxy, upstream, token endpoint) may be deallocated while the tests run.
+        FixtureLifetime.retain(self)
     }
 
     private static func makeTemporaryDirectory() throws -> String {
@@ -153,6 +158,12 @@ final class ProxyHarness: Sendable {
         }
         return UInt16(bigEndian: address.sin_port)
     }
+}
+
+/// Keeps fixture objects alive until the test process exits.
+enum FixtureLifetime {
+    private static let retained = Mutex<[any Sendable]>([])
+    static func retain(_ object: any Sendable) { retained.withLock { $0.append(object) } }
 }
 
 /// Polls `condition` every 10 ms until it holds or `timeout` passes (then records an issue).
