@@ -88,6 +88,31 @@ extension Integration {
         }
     }
 
+    @Suite("Tokens: refresh")
+    struct TokenRefresh {
+        @Test("after the token's lifetime the proxy forwards with a newly fetched token")
+        func expiredTokenIsReplaced() async throws {
+            var options = ProxyHarness.Options()
+            options.tokenBehaviour = .issue(expiresIn: 1)
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            let client = try harness.client()
+            #expect(try client.exchange(harness.get("/before")).status == 200)
+            let first = try #require(harness.tokenEndpoint.issuedTokens.first)
+
+            // Refresh is due at 90% of the 1 s lifetime; the provider fetches on its own timer.
+            try await poll("a second token", timeout: .seconds(3)) { harness.tokenEndpoint.issuedTokens.count >= 2 }
+            #expect(try client.exchange(harness.get("/after")).status == 200)
+
+            let lines = harness.upstream.requests.map { $0.fieldLines(named: "authorization") }
+            #expect(lines.first == ["Authorization: Bearer \(first)"])
+            let later = try #require(lines.last?.first)
+            #expect(later != "Authorization: Bearer \(first)")
+            #expect(harness.tokenEndpoint.issuedTokens.dropFirst().contains { later == "Authorization: Bearer \($0)" })
+        }
+    }
+
     /// Nothing secret reaches the log, whatever happens.
     @Suite("Logging: secrets stay out of the log")
     struct Logging {
@@ -120,6 +145,7 @@ extension Integration {
             let log = buffer.text
             #expect(buffer.count > 5)
             #expect(log.contains("token fetched"))
+            #expect(log.contains("upstream connection failed"))
             #expect(!log.contains(ProxyHarness.clientSecret))
             #expect(!log.contains(Data("\(ProxyHarness.clientID):\(ProxyHarness.clientSecret)".utf8).base64EncodedString()))
             let tokens = working.tokenEndpoint.issuedTokens + impostor.tokenEndpoint.issuedTokens

@@ -16,6 +16,9 @@ final class TestUpstream: Sendable {
         case response(LocalResponse)
         /// Sent exactly as given; the test is responsible for its framing.
         case raw([UInt8])
+        /// Sent exactly as given, then the connection is closed without announcing it
+        /// (what a server does when it drops an idle keep-alive connection).
+        case rawThenClose([UInt8])
     }
 
     typealias Responder = @Sendable (LocalRequest) -> Answer
@@ -147,6 +150,10 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
         switch answer {
         case .response(let response): connection.write(response.serialized(close: close))
         case .raw(let bytes): connection.write(bytes)
+        case .rawThenClose(let bytes):
+            connection.write(bytes)
+            connection.closeAfterFlush()
+            return
         }
         if close { connection.closeAfterFlush() } else { connection.flush() }
     }
