@@ -74,6 +74,34 @@ extension Integration {
             #expect(received.body == body)
         }
 
+        @Test("a 3 MiB chunked upload in uneven chunks arrives upstream as the same payload")
+        func largeChunkedUpload() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { request in .response(.text(200, "got \(request.body.count)")) }
+
+            let body = Self.pattern(count: 3 << 20, seed: 7)
+            var wire = Array("POST /big-chunked HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+            var offset = 0
+            var size = 1
+            while offset < body.count {
+                let end = min(body.count, offset + size)
+                wire += Array("\(String(end - offset, radix: 16))\r\n".utf8) + body[offset..<end] + Array("\r\n".utf8)
+                offset = end
+                size = size * 3 + 7  // 1, 10, 37, ... up to chunks of a few hundred KiB
+            }
+            wire += Array("0\r\n\r\n".utf8)
+            let client = try harness.client()
+            try client.send(wire)
+            let response = try client.readResponse()
+
+            #expect(response.status == 200)
+            #expect(response.bodyText == "got \(body.count)")
+            let received = try #require(harness.upstream.requests.first)
+            #expect(received.body == body)
+        }
+
         @Test("a 3 MiB response body comes back to the client intact")
         func largeDownload() async throws {
             let harness = try ProxyHarness()

@@ -29,6 +29,8 @@ final class ProxyHarness: Sendable {
         var tokenDelayMilliseconds = 0
         var workers = 2
         var upstreamResponseTimeout = "5s"
+        /// Appended to the config as top-level YAML (whole sections such as `timeouts:`).
+        var extraYAML = ""
         var logger = Logger(label: "itest.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
     }
 
@@ -93,7 +95,7 @@ final class ProxyHarness: Sendable {
             admin:
               listen: 127.0.0.1:0
 
-            """
+            """ + options.extraYAML
         let config = try ProxyConfig.parse(yaml: yaml, sourceName: "itest.conf", baseDirectory: directory, environment: [:])
         proxy = try ProxyServer(config: config, logger: options.logger)
     }
