@@ -94,6 +94,24 @@ extension Integration {
             #expect(!received.rawHeadText.contains("evil.example"))
         }
 
+        @Test("absolute-form targets keep only path and query", arguments: [
+            ("http://evil.example", "/"),
+            ("http://evil.example?y=1", "/?y=1"),
+            ("HTTPS://evil.example:8443/a/b?c", "/a/b?c"),
+        ])
+        func absoluteFormVariants(target: String, expected: String) async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let response = try harness.client().exchange(harness.get(target))
+
+            #expect(response.status == 200)
+            let received = try #require(harness.upstream.requests.first)
+            #expect(received.target == expected)
+            #expect(!received.rawHeadText.contains("evil.example"))
+        }
+
         @Test("CONNECT is answered 405 and nothing reaches the upstream")
         func connectIsRejected() async throws {
             let harness = try ProxyHarness()
