@@ -112,6 +112,35 @@ extension Integration {
             #expect(!received.rawHeadText.contains("evil.example"))
         }
 
+        @Test("the upstream URL's base path prefixes every forwarded target")
+        func basePathPrefixesTarget() async throws {
+            var options = ProxyHarness.Options()
+            options.upstreamBasePath = "/v2"
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            _ = try harness.client().exchange(harness.get("/items?page=2"))
+            _ = try harness.client().exchange(harness.get("http://evil.example/abs"))
+
+            #expect(harness.upstream.requests.map(\.requestLine) == ["GET /v2/items?page=2 HTTP/1.1", "GET /v2/abs HTTP/1.1"])
+        }
+
+        @Test("X-Forwarded-For lists the client's earlier hops in order, then the client address, in one field")
+        func forwardedForAppendsClient() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            _ = try harness.client().exchange(harness.get("/xff", extraFields:
+                "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: spoofed.example\r\n"))
+
+            let received = try #require(harness.upstream.requests.first)
+            #expect(received.fieldLines(named: "x-forwarded-for") == ["X-Forwarded-For: 10.0.0.1, 10.0.0.2, 127.0.0.1"])
+            #expect(received.fieldLines(named: "x-forwarded-proto") == ["X-Forwarded-Proto: http"])
+            #expect(received.fieldLines(named: "x-forwarded-host") == ["X-Forwarded-Host: 127.0.0.1:\(harness.proxyPort)"])
+        }
+
         @Test("CONNECT is answered 405 and nothing reaches the upstream")
         func connectIsRejected() async throws {
             let harness = try ProxyHarness()

@@ -89,5 +89,71 @@ extension Integration {
             #expect(second.bodyText == "/two")
             #expect(harness.upstream.requests.map(\.target) == ["/one", "/two"])
         }
+    
+        // A short body must not look complete: the client has to see the connection end.
+        @Test("an upstream that closes mid-body makes the proxy cut the client connection, not end the body early")
+        func truncatedUpstreamBody() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { _ in .rawThenClose(Array("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort".utf8)) }
+
+            let client = try harness.client()
+            try client.send(harness.get("/truncated"))
+
+            #expect(throws: RawClientError.self) { try client.readResponse() }
+            #expect(client.peerClosed)
+        }
+
+        @Test("an upstream answer that is not HTTP gives 502 upstream_unavailable")
+        func garbageUpstreamResponse() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { _ in .rawThenClose(Array("SSH-2.0-OpenSSH_9.2\r\n\r\n".utf8)) }
+
+            let response = try harness.client().exchange(harness.get("/garbage"))
+
+            #expect(response.status == 502)
+            #expect(response.jsonString("error") == "upstream_unavailable")
+        }
+
+        // RFC 9110 §15.2: interim responses go to HTTP/1.1 clients ahead of the final one.
+        @Test("an upstream 100 Continue is passed to the client before the final response")
+        func interimResponseRelayed() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { _ in
+                .raw(Array("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8))
+            }
+
+            let client = try harness.client()
+            let response = try client.exchange(harness.get("/interim"))
+            let next = try client.exchange(harness.get("/after-interim"))
+
+            #expect(response.status == 200)
+            #expect(response.bodyText == "ok")
+            #expect(next.status == 200)
+        }
+
+        @Test("a 204 response without a body leaves the connection ready for the next request")
+        func noContentKeepsConnection() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { request in
+                request.target == "/empty" ? .raw(Array("HTTP/1.1 204 No Content\r\nX-Done: 1\r\n\r\n".utf8))
+                    : .response(.text(200, "target=\(request.target)"))
+            }
+
+            let client = try harness.client()
+            let empty = try client.exchange(harness.get("/empty"))
+            let next = try client.exchange(harness.get("/next"))
+
+            #expect(empty.status == 204)
+            #expect(empty.value(of: "x-done") == "1")
+            #expect(next.bodyText == "target=/next")
+        }
     }
 }

@@ -71,6 +71,25 @@ extension Integration {
             #expect(harness.tokenEndpoint.requestCount >= 1)
         }
 
+        @Test("a token endpoint slower than token.timeout gives 503 token_unavailable once the timeout passes")
+        func tokenEndpointTooSlow() async throws {
+            var options = ProxyHarness.Options()
+            options.tokenTimeout = "300ms"
+            options.tokenDelayMilliseconds = 1500
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+
+            let started = ContinuousClock.now
+            let response = try harness.client().exchange(harness.get("/needs-token"))
+            let elapsed = ContinuousClock.now - started
+
+            #expect(response.status == 503)
+            #expect(response.jsonString("error") == "token_unavailable")
+            #expect(response.value(of: "retry-after") != nil)
+            #expect(elapsed < .milliseconds(1200))
+            #expect(harness.upstream.requests.map(\.requestLine) == [])
+        }
+
         @Test("the token request authenticates with HTTP Basic and asks for client_credentials (RFC 6749 §4.4.2)")
         func tokenRequestShape() async throws {
             let harness = try ProxyHarness()

@@ -29,6 +29,9 @@ final class ProxyHarness: Sendable {
         var tokenDelayMilliseconds = 0
         var workers = 2
         var upstreamResponseTimeout = "5s"
+        var tokenTimeout = "2s"
+        /// Base path of `upstream.url` ("" or "/v2").
+        var upstreamBasePath = ""
         /// Appended to the config as top-level YAML (whole sections such as `timeouts:`).
         var extraYAML = ""
         var logger = Logger(label: "itest.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -82,7 +85,7 @@ final class ProxyHarness: Sendable {
             listen: 127.0.0.1:0
             workers: \(options.workers)
             upstream:
-              url: https://localhost:\(upstream.port)
+              url: https://localhost:\(upstream.port)\(options.upstreamBasePath)
               ca_file: \(caPath)
               connect_timeout: 2s
               response_timeout: \(options.upstreamResponseTimeout)
@@ -91,7 +94,7 @@ final class ProxyHarness: Sendable {
               client_id: \(Self.clientID)
               client_secret: \(Self.clientSecret)
               ca_file: \(caPath)
-              timeout: 2s
+              timeout: \(options.tokenTimeout)
             admin:
               listen: 127.0.0.1:0
 
