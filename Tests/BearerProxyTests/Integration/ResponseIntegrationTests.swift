@@ -90,6 +90,29 @@ extension Integration {
             #expect(harness.upstream.requests.map(\.target) == ["/one", "/two"])
         }
     
+        @Test("an idle pooled connection the upstream closes is dropped from the pool, so a later POST with a body succeeds")
+        func idleClosedConnectionLeavesPool() async throws {
+            var options = ProxyHarness.Options()
+            options.workers = 1
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { request in
+                request.method == "GET"
+                    ? .rawThenClose(Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8))
+                    : .response(.text(200, "posted \(request.body.count)"))
+            }
+
+            let client = try harness.client()
+            #expect(try client.exchange(harness.get("/then-closed")).status == 200)
+            try await poll("the pool to notice the upstream's close") { harness.proxy.poolStatistics().map(\.idle) == [0] }
+            try client.send("POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc")
+            let posted = try client.readResponse()
+
+            #expect(posted.status == 200)
+            #expect(posted.bodyText == "posted 3")
+        }
+
         // A short body must not look complete: the client has to see the connection end.
         @Test("an upstream that closes mid-body makes the proxy cut the client connection, not end the body early")
         func truncatedUpstreamBody() async throws {
