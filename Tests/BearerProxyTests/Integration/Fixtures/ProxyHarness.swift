@@ -1,0 +1,185 @@
+@testable import BearerProxy
+import BearerTLS
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// The real proxy, started from a real YAML config, in front of an in-process TLS upstream and an
+/// in-process TLS token endpoint, all on loopback port 0. `stop()` tears everything down.
+final class ProxyHarness: Sendable {
+    /// Distinctive strings a log must never contain.
+    static let clientID = "itest-client"
+    static let clientSecret = "itest-S3CRET-never-log-5d1f2b9a"
+
+    /// How the upstream's certificate relates to the CA the proxy trusts.
+    enum UpstreamCertificate {
+        case trusted
+        /// Issued by a CA the proxy does not know.
+        case otherCA
+        /// From the trusted CA, but for `other.example` only.
+        case wrongName
+    }
+
+    struct Options {
+        var upstreamCertificate: UpstreamCertificate = .trusted
+        /// Point `token.url` at a loopback port nothing listens on.
+        var tokenEndpointDown = false
+        var tokenBehaviour: TestTokenEndpoint.Behaviour = .issue(expiresIn: 300)
+        var tokenDelayMilliseconds = 0
+        var workers = 2
+        var upstreamResponseTimeout = "5s"
+        var tokenTimeout = "2s"
+        /// Base path of `upstream.url` ("" or "/v2").
+        var upstreamBasePath = ""
+        /// Appended to the config as top-level YAML (whole sections such as `timeouts:`).
+        var extraYAML = ""
+        var logger = Logger(label: "itest.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    let directory: String
+    let upstream: TestUpstream
+    let tokenEndpoint: TestTokenEndpoint
+    let proxy: ProxyServer
+    /// A socket bound but not listening, holding the "down" token endpoint's port (-1: none).
+    private let reservedPortSocket: Int32
+
+    var proxyPort: UInt16 { proxy.listenAddress.port }
+    var adminPort: UInt16 { proxy.adminAddress!.port }
+    /// The authority the proxy must send upstream as `Host`.
+    var upstreamAuthority: String { "localhost:\(upstream.port)" }
+
+    init(_ options: Options = Options()) throws {
+        directory = try Self.makeTemporaryDirectory()
+        let ca = try CertificateAuthority.generate(commonName: "bearer-proxy itest CA")
+        let goodLeaf = try ca.issueServerCertificate(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+        let goodTLS = try TLSContext.server(certificateChainPEM: goodLeaf.certificatePEM, privateKeyPEM: goodLeaf.privateKeyPEM)
+
+        let upstreamTLS: TLSContext
+        switch options.upstreamCertificate {
+        case .trusted:
+            upstreamTLS = goodTLS
+        case .otherCA:
+            let stranger = try CertificateAuthority.generate(commonName: "some other CA")
+            let leaf = try stranger.issueServerCertificate(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+            upstreamTLS = try TLSContext.server(certificateChainPEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM)
+        case .wrongName:
+            let leaf = try ca.issueServerCertificate(dnsNames: ["other.example"], ipAddresses: [])
+            upstreamTLS = try TLSContext.server(certificateChainPEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM)
+        }
+        upstream = try TestUpstream(tlsContext: upstreamTLS)
+        tokenEndpoint = try TestTokenEndpoint(tlsContext: goodTLS, clientID: Self.clientID, clientSecret: Self.clientSecret)
+        tokenEndpoint.behave(options.tokenBehaviour)
+        tokenEndpoint.delayAnswers(milliseconds: options.tokenDelayMilliseconds)
+
+        let caPath = directory + "/ca.pem"
+        try Data(ca.certificatePEM.utf8).write(to: URL(fileURLWithPath: caPath))
+        if options.tokenEndpointDown {
+            let reserved = try Self.reserveClosedPort()
+            reservedPortSocket = reserved.fd
+        } else {
+            reservedPortSocket = -1
+        }
+        let tokenPort = options.tokenEndpointDown ? Self.port(of: reservedPortSocket) : tokenEndpoint.port
+        let yaml = """
+            listen: 127.0.0.1:0
+            workers: \(options.workers)
+            upstream:
+              url: https://localhost:\(upstream.port)\(options.upstreamBasePath)
+              ca_file: \(caPath)
+              connect_timeout: 2s
+              response_timeout: \(options.upstreamResponseTimeout)
+            token:
+              url: https://localhost:\(tokenPort)/oauth2/token
+              client_id: \(Self.clientID)
+              client_secret: \(Self.clientSecret)
+              ca_file: \(caPath)
+              timeout: \(options.tokenTimeout)
+            admin:
+              listen: 127.0.0.1:0
+
+            """ + options.extraYAML
+        let config = try ProxyConfig.parse(yaml: yaml, sourceName: "itest.conf", baseDirectory: directory, environment: [:])
+        proxy = try ProxyServer(config: config, logger: options.logger)
+    }
+
+    func client() throws -> RawHTTPClient {
+        try RawHTTPClient(port: proxyPort)
+    }
+
+    func adminClient() throws -> RawHTTPClient {
+        try RawHTTPClient(port: adminPort)
+    }
+
+    /// `GET <target>` with the Host a local caller would send.
+    func get(_ target: String, extraFields: String = "") -> String {
+        "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(proxyPort)\r\n\(extraFields)\r\n"
+    }
+
+    /// Waits until the token provider holds a token, so a test starts from a warm proxy.
+    func waitForToken() async throws {
+        try await poll("the first token to be fetched") { self.proxy.tokenStatus.hasValidToken }
+    }
+
+    func stop() {
+        let done = DispatchSemaphore(value: 0)
+        proxy.shutdown(drainTimeout: .milliseconds(200)) { done.signal() }
+        _ = done.wait(timeout: .now() + 2)
+        upstream.close()
+        tokenEndpoint.close()
+        if reservedPortSocket >= 0 { Glibc.close(reservedPortSocket) }
+        try? FileManager.default.removeItem(atPath: directory)
+        // Workaround for a proxy bug (see EventLoopLifetimeIntegrationTests): releasing an
+        // EventLoop whose sweep timer is suspended traps in libdispatch, so nothing that owns a
+        // group (proxy, upstream, token endpoint) may be deallocated while the tests run.
+        FixtureLifetime.retain(self)
+    }
+
+    private static func makeTemporaryDirectory() throws -> String {
+        var template = Array("/tmp/bearer-proxy-itest.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw RawClientError(description: "mkdtemp failed") }
+        return String(cString: made)
+    }
+
+    /// A loopback port bound but never listened on: connecting to it is refused, and no other
+    /// process can take it while the socket stays open.
+    private static func reserveClosedPort() throws -> (fd: Int32, port: UInt16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, bound == 0 else { throw RawClientError(description: "cannot reserve a port") }
+        return (fd, port(of: fd))
+    }
+
+    private static func port(of fd: Int32) -> UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+}
+
+/// Keeps fixture objects alive until the test process exits.
+enum FixtureLifetime {
+    private static let retained = Mutex<[any Sendable]>([])
+    static func retain(_ object: any Sendable) { retained.withLock { $0.append(object) } }
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes (then records an issue).
+func poll(_ what: String, timeout: Duration = .seconds(5), _ condition: @escaping @Sendable () -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while !condition() {
+        guard clock.now < deadline else {
+            Issue.record("timed out waiting for \(what)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}

@@ -1,0 +1,166 @@
+@testable import BearerProxy
+import BearerTLS
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An in-process TLS upstream for integration tests. It records every request as it arrived
+/// (raw head bytes, decoded body) and answers with what the test chose. Unlike
+/// `LocalHTTPServer` it has no body limit (uploads of several MiB) and can send raw response
+/// bytes (chunked framing, odd heads). Runs on its own one-loop group, so a slow answer
+/// (`delay`) blocks only the upstream.
+final class TestUpstream: Sendable {
+    /// What the upstream sends back for one request.
+    enum Answer: Sendable {
+        case response(LocalResponse)
+        /// Sent exactly as given; the test is responsible for its framing.
+        case raw([UInt8])
+        /// Sent exactly as given, then the connection is closed without announcing it
+        /// (what a server does when it drops an idle keep-alive connection).
+        case rawThenClose([UInt8])
+    }
+
+    typealias Responder = @Sendable (LocalRequest) -> Answer
+
+    /// What the accept handler and the sessions share; guarded by its own Mutex and Atomic.
+    private final class State: Sendable {
+        let received = Mutex<[LocalRequest]>([])
+        let responder: Mutex<Responder>
+        let delayMilliseconds = Atomic<Int>(0)
+        init(responder: @escaping Responder) { self.responder = Mutex(responder) }
+    }
+
+    private let listener: Listener
+    private let state: State
+
+    var address: SocketAddress { listener.address }
+    var port: UInt16 { listener.address.port }
+
+    /// Every request received so far, in arrival order.
+    var requests: [LocalRequest] { state.received.withLock { $0 } }
+
+    init(tlsContext: TLSContext, responder: @escaping Responder = TestUpstream.echoTarget) throws {
+        let group = EventLoopGroup(count: 1, label: "itest.upstream")
+        let state = State(responder: responder)
+        self.state = state
+        listener = try Listener(binding: SocketAddress(ip: "127.0.0.1", port: 0)!, label: "itest.upstream.accept") { fd, peer in
+            let loop = group.next()
+            loop.execute {
+                guard let connection = try? Connection.accepted(fd: fd, loop: loop, tlsContext: tlsContext) else {
+                    Socket.close(fd)
+                    return
+                }
+                TestUpstreamSession(connection: connection, peer: peer.ip) { request in
+                    state.received.withLock { $0.append(request) }
+                    let pause = state.delayMilliseconds.load(ordering: .relaxed)
+                    if pause > 0 { usleep(UInt32(pause) * 1000) }
+                    let responder = state.responder.withLock { $0 }
+                    return responder(request)
+                }.start()
+            }
+        }
+    }
+
+    /// Replaces how the upstream answers from now on.
+    func respond(_ responder: @escaping Responder) {
+        state.responder.withLock { $0 = responder }
+    }
+
+    /// Makes the upstream sleep this long before each answer (its own loop only).
+    func delayAnswers(milliseconds: Int) {
+        state.delayMilliseconds.store(milliseconds, ordering: .relaxed)
+    }
+
+    func close() {
+        listener.close()
+    }
+
+    /// The default answer: 200 with the request target as the body, so ordering is visible.
+    static let echoTarget: Responder = { request in
+        .response(.text(200, "target=\(request.target)"))
+    }
+}
+
+/// One connection of a `TestUpstream`.
+/// @unchecked Sendable: every mutable property is touched only on the connection's loop.
+private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable {
+    private let connection: Connection
+    private let peer: String
+    private let answer: @Sendable (LocalRequest) -> TestUpstream.Answer
+    private var input: [UInt8] = []
+    private var head: RequestHead?
+    private var decoder: BodyDecoder?
+    private var body: [UInt8] = []
+
+    init(connection: Connection, peer: String, answer: @escaping @Sendable (LocalRequest) -> TestUpstream.Answer) {
+        self.connection = connection
+        self.peer = peer
+        self.answer = answer
+    }
+
+    func start() {
+        connection.delegate = self
+        connection.start()
+        connection.deadline = EventLoop.deadline(after: .seconds(30))
+    }
+
+    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        input.append(contentsOf: bytes)
+        process()
+    }
+
+    private func process() {
+        while connection.isOpen {
+            if head == nil {
+                do {
+                    let parsed = try input.withBytes { buffer throws(HTTP1Error) in
+                        try HeadParser.parseRequestHead(buffer, limits: .upstreamDefault)
+                    }
+                    guard let parsed else { return }
+                    input.removeFirst(parsed.consumed)
+                    head = parsed.head
+                    decoder = BodyDecoder(framing: try parsed.head.bodyFraming(), limits: .upstreamDefault)
+                    body = []
+                } catch {
+                    send(.response(.text(400, "upstream fixture: \(error.detail)")), close: true)
+                    return
+                }
+            }
+            guard var decoder, let head else { return }
+            do {
+                let used = try input.withBytes { buffer throws(HTTP1Error) in
+                    try decoder.decode(buffer) { body.append(contentsOf: $0) }
+                }
+                input.removeFirst(used)
+            } catch {
+                send(.response(.text(400, "upstream fixture: \(error.detail)")), close: true)
+                return
+            }
+            self.decoder = decoder
+            guard decoder.isComplete else { return }
+            self.head = nil
+            self.decoder = nil
+            let close = head.hasToken("close", inFieldsNamed: "connection")
+            send(answer(LocalRequest(head: head, body: body, peer: peer)), close: close)
+        }
+    }
+
+    private func send(_ answer: TestUpstream.Answer, close: Bool) {
+        switch answer {
+        case .response(let response): connection.write(response.serialized(close: close))
+        case .raw(let bytes): connection.write(bytes)
+        case .rawThenClose(let bytes):
+            connection.write(bytes)
+            connection.closeAfterFlush()
+            return
+        }
+        if close { connection.closeAfterFlush() } else { connection.flush() }
+    }
+
+    func connectionDidReadEOF(_ connection: Connection) { connection.closeAfterFlush() }
+    func connectionDidTimeOut(_ connection: Connection) { connection.close() }
+    func connection(_ connection: Connection, didFail error: ConnectionError) {}
+    func connectionDidOpen(_ connection: Connection) {}
+    func connectionDidDrain(_ connection: Connection) {}
+}
