@@ -41,8 +41,9 @@ public final class EventLoop: @unchecked Sendable {
     deinit {
         // libdispatch traps when a suspended source is released: resume it, then cancel.
         if let timer = sweepTimer {
-            if !sweeping { timer.resume() }
+            timer.setEventHandler(handler: nil)
             timer.cancel()
+            if !sweeping { timer.resume() }
         }
         readBuffer.deallocate()
     }
@@ -86,7 +87,7 @@ public final class EventLoop: @unchecked Sendable {
         }
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + Self.sweepInterval, repeating: Self.sweepInterval, leeway: .milliseconds(20))
-        timer.setEventHandler { [unowned self] in self.sweep() }
+        timer.setEventHandler { [weak self] in self?.sweep() }
         sweepTimer = timer
         timer.resume()
     }

@@ -129,10 +129,6 @@ final class ProxyHarness: Sendable {
         tokenEndpoint.close()
         if reservedPortSocket >= 0 { Glibc.close(reservedPortSocket) }
         try? FileManager.default.removeItem(atPath: directory)
-        // Workaround for a proxy bug (see EventLoopLifetimeIntegrationTests): releasing an
-        // EventLoop whose sweep timer is suspended traps in libdispatch, so nothing that owns a
-        // group (proxy, upstream, token endpoint) may be deallocated while the tests run.
-        FixtureLifetime.retain(self)
     }
 
     private static func makeTemporaryDirectory() throws -> String {
@@ -163,12 +159,6 @@ final class ProxyHarness: Sendable {
         }
         return UInt16(bigEndian: address.sin_port)
     }
-}
-
-/// Keeps fixture objects alive until the test process exits.
-enum FixtureLifetime {
-    private static let retained = Mutex<[any Sendable]>([])
-    static func retain(_ object: any Sendable) { retained.withLock { $0.append(object) } }
 }
 
 /// Polls `condition` every 10 ms until it holds or `timeout` passes (then records an issue).

@@ -44,7 +44,8 @@ final class TestUpstream: Sendable {
         let group = EventLoopGroup(count: 1, label: "itest.upstream")
         let state = State(responder: responder)
         self.state = state
-        listener = try Listener(binding: SocketAddress(ip: "127.0.0.1", port: 0)!, label: "itest.upstream.accept") { fd, peer in
+        listener = try Listener(binding: SocketAddress(ip: "127.0.0.1", port: 0)!, label: "itest.upstream.accept")
+        listener.start { fd, peer in
             let loop = group.next()
             loop.execute {
                 guard let connection = try? Connection.accepted(fd: fd, loop: loop, tlsContext: tlsContext) else {
