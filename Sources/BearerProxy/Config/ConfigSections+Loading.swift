@@ -13,14 +13,16 @@ extension AdminConfig {
 }
 
 extension LimitsConfig {
-    static let keys = ["max_request_line", "max_header_bytes", "max_header_count"]
+    static let keys = ["max_request_line", "max_header_bytes", "max_header_count", "max_body_size", "max_connections"]
 
     static func load(_ section: ConfigMapping?) throws(ConfigError) -> LimitsConfig {
         guard let section else { return .defaults }
         let limits = LimitsConfig(
             maxRequestLine: try section.integer("max_request_line", in: 1...Int.max) ?? defaults.maxRequestLine,
             maxHeaderBytes: try section.integer("max_header_bytes", in: 1...Int.max) ?? defaults.maxHeaderBytes,
-            maxHeaderCount: try section.integer("max_header_count", in: 1...Int.max) ?? defaults.maxHeaderCount)
+            maxHeaderCount: try section.integer("max_header_count", in: 1...Int.max) ?? defaults.maxHeaderCount,
+            maxBodySize: try section.integer("max_body_size", in: 1...Int.max).map(UInt64.init) ?? defaults.maxBodySize,
+            maxConnections: try section.integer("max_connections", in: 1...1_000_000) ?? defaults.maxConnections)
         // The request line is part of the head, so a larger line limit could never apply.
         guard limits.maxRequestLine <= limits.maxHeaderBytes else {
             throw section.error(

@@ -1,4 +1,7 @@
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One client connection and the requests on it, answered one at a time and in order.
 ///
@@ -37,6 +40,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         var responseBody: BodyDecoder?
         var clientFraming: ForwardingRules.ClientFraming = .none
         var responseBytesSent = 0
+        var requestBytesForwarded: UInt64 = 0
         var responseHeadSent = false
 
         var requestComplete: Bool { requestBody.isComplete }
@@ -83,6 +87,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         client.start()
         client.deadline = EventLoop.deadline(after: context.settings.idleTimeout)
         context.openSessions += 1
+        context.connections.opened()
     }
 
     // MARK: Client input
@@ -183,6 +188,10 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             fail(.badRequest(error))
             return
         }
+        if let limit = context.settings.maxBodySize, case .contentLength(let length) = framing, length > limit {
+            fail(.bodyTooLarge(limit))
+            return
+        }
         let keepAlive = head.version == .http1_1 && !head.hasToken("close", inFieldsNamed: "connection")
         exchange = Exchange(
             head: head, targetForm: form, requestFraming: framing,
@@ -216,7 +225,11 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             switch result {
             case .failure(let error):
                 context.logger.warning("upstream connection failed", metadata: ["reason": "\(error)"])
-                fail(.upstreamUnavailable(error))
+                if case .io(let io) = error, io.errno == ETIMEDOUT {
+                    fail(.upstreamTimedOut(error.description))
+                } else {
+                    fail(.upstreamUnavailable(error))
+                }
             case .success(let (connection, reused)):
                 startExchange(on: connection, reused: reused, token: token)
             }
@@ -246,8 +259,10 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         guard let exchange, let upstream = exchange.upstream else { return 0 }
         let chunked = exchange.requestFraming == .chunked
         let used: Int
+        var forwarded = 0
         do {
             used = try exchange.requestBody.decode(bytes) { payload in
+                forwarded += payload.count
                 if chunked {
                     var header: [UInt8] = []
                     ChunkedEncoder.appendChunkHeader(size: payload.count, to: &header)
@@ -260,6 +275,11 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             }
         } catch {
             fail(.badRequest(error))
+            return bytes.count
+        }
+        exchange.requestBytesForwarded += UInt64(forwarded)
+        if let limit = context.settings.maxBodySize, exchange.requestBytesForwarded > limit {
+            fail(.bodyTooLarge(limit))  // a chunked body grew past the cap: the upstream gets a cut-off request and is closed
             return bytes.count
         }
         if exchange.requestComplete {
@@ -482,6 +502,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         exchange = nil
         input = []
         context.openSessions -= 1
+        context.connections.closed()
         if graceful { client.closeAfterFlush() } else { client.close() }
     }
 

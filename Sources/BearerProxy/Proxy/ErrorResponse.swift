@@ -13,6 +13,7 @@ enum ErrorResponse {
         case .methodNotAllowed: return (405, "Method Not Allowed", "method_not_allowed")
         case .upgradeNotSupported: return (501, "Not Implemented", "upgrade_not_supported")
         case .misdirected: return (421, "Misdirected Request", "misdirected_request")
+        case .bodyTooLarge: return (413, "Content Too Large", "body_too_large")
         case .tokenUnavailable: return (503, "Service Unavailable", "token_unavailable")
         case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamClosed: return (502, "Bad Gateway", "upstream_unavailable")
         case .upstreamTimedOut: return (504, "Gateway Timeout", "upstream_timeout")

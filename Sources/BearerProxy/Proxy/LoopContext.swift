@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Settings every session reads; derived once from the configuration.
 struct SessionSettings: Sendable {
@@ -9,6 +10,8 @@ struct SessionSettings: Sendable {
     var idleTimeout: Duration
     var bodyTimeout: Duration
     var responseTimeout: Duration
+    /// Largest request body accepted; nil: no limit.
+    var maxBodySize: UInt64?
 }
 
 /// What the sessions of one loop share: their upstream pool and the process-wide services.
@@ -21,9 +24,11 @@ final class LoopContext: @unchecked Sendable {
     let hosts: HostAllowlist
     let settings: SessionSettings
     let logger: Logger
+    let connections: ConnectionCounter
     var openSessions = 0
 
-    init(loop: EventLoop, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules, hosts: HostAllowlist, settings: SessionSettings, logger: Logger) {
+    init(loop: EventLoop, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules, hosts: HostAllowlist, settings: SessionSettings, logger: Logger, connections: ConnectionCounter) {
+        self.connections = connections
         self.hosts = hosts
         self.loop = loop
         self.pool = pool
@@ -32,4 +37,19 @@ final class LoopContext: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
     }
+}
+
+/// Client connections open across all loops, checked by the acceptor against `limits.max_connections`.
+final class ConnectionCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    var current: Int { count.load(ordering: .relaxed) }
+
+    func opened() { count.add(1, ordering: .relaxed) }
+    func closed() { count.subtract(1, ordering: .relaxed) }
 }

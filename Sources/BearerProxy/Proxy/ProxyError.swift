@@ -6,6 +6,7 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
     case methodNotAllowed(String)
     case upgradeNotSupported
     case misdirected(String)
+    case bodyTooLarge(UInt64)
     /// No token: the endpoint failed, rejected us, or is in backoff.
     case tokenUnavailable(TokenError)
     /// Could not reach the upstream, or it broke the protocol.
@@ -16,7 +17,7 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
 
     var side: Side {
         switch self {
-        case .badRequest, .methodNotAllowed, .upgradeNotSupported, .misdirected: return .downstream
+        case .badRequest, .methodNotAllowed, .upgradeNotSupported, .misdirected, .bodyTooLarge: return .downstream
         case .tokenUnavailable: return .token
         case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamTimedOut, .upstreamClosed: return .upstream
         }
@@ -30,6 +31,7 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
         case .methodNotAllowed(let method): return "method \(method) is not proxied"
         case .upgradeNotSupported: return "protocol upgrade is not supported"
         case .misdirected(let host): return "Host \"\(host)\" is not served here"
+        case .bodyTooLarge(let limit): return "request body larger than \(limit) bytes"
         case .tokenUnavailable(let error): return error.description
         case .upstreamUnavailable(let error): return error.description
         case .upstreamInvalidResponse(let why): return "invalid upstream response: \(why)"

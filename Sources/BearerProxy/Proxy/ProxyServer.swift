@@ -73,7 +73,9 @@ public final class ProxyServer: Sendable {
         let settings = SessionSettings(
             httpLimits: limits, upstreamHTTPLimits: .upstreamDefault,
             headerTimeout: config.timeouts.headerRead, idleTimeout: config.timeouts.idle,
-            bodyTimeout: config.timeouts.bodyRead, responseTimeout: config.upstream.responseTimeout)
+            bodyTimeout: config.timeouts.bodyRead, responseTimeout: config.upstream.responseTimeout,
+            maxBodySize: config.limits.maxBodySize)
+        let connections = ConnectionCounter(limit: config.limits.maxConnections)
         let poolSettings = UpstreamPool.Settings(
             maxIdle: config.upstream.poolMaxIdle, idleTimeout: config.upstream.poolIdleTimeout,
             connectTimeout: config.upstream.connectTimeout)
@@ -91,10 +93,16 @@ public final class ProxyServer: Sendable {
             LoopContext(
                 loop: loop,
                 pool: UpstreamPool(loop: loop, endpoint: upstreamEndpoint, settings: poolSettings, resolver: resolver),
-                tokens: tokens, rules: rules, hosts: hosts, settings: settings, logger: logger)
+                tokens: tokens, rules: rules, hosts: hosts, settings: settings, logger: logger, connections: connections)
         }
         self.contexts = contexts
         listener.start { fd, peer in
+            if connections.current >= connections.limit {
+                // Over the limit: say so and close, without touching any loop, so that the
+                // connections already open keep their share of the machine.
+                Self.refuse(fd)
+                return
+            }
             let loop = group.next()
             let context = contexts[loop.index]
             loop.execute {
@@ -153,6 +161,16 @@ public final class ProxyServer: Sendable {
             }
         }
         queue.async { check() }
+    }
+
+    private static let overloaded = ErrorResponse.json(
+        status: 503, reason: "Service Unavailable", error: "too_many_connections",
+        detail: "the proxy is at limits.max_connections; retry later", extraFields: [("Retry-After", "1")], close: true)
+
+    /// Best effort: one non-blocking send of a canned 503, then close.
+    private static func refuse(_ fd: Int32) {
+        overloaded.withUnsafeBytes { _ = send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        Socket.close(fd)
     }
 
     /// Open client connections and pool statistics, for tests and the admin side.

@@ -29,7 +29,7 @@ extension ConfigTests {
             #expect(config.token.refreshMargin == nil)
             #expect(config.token.defaultLifetime == .seconds(300))
             #expect(config.admin == AdminConfig(listen: HostPort(host: "127.0.0.1", port: 9901)))
-            #expect(config.limits == LimitsConfig(maxRequestLine: 8192, maxHeaderBytes: 32768, maxHeaderCount: 100))
+            #expect(config.limits == LimitsConfig(maxRequestLine: 8192, maxHeaderBytes: 65536, maxHeaderCount: 100, maxBodySize: nil, maxConnections: 4096))
             #expect(config.timeouts == TimeoutsConfig(headerRead: .seconds(10), idle: .seconds(60), bodyRead: .seconds(60)))
             #expect(config.log == LogConfig(level: "info", format: .text))
             #expect(config.drainTimeout == .seconds(30))
