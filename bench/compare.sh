@@ -76,7 +76,7 @@ http {
 NGX
 cat > proxy.conf <<CONF
 listen: 127.0.0.1:$BP
-workers: 2
+workers: ${WORKERS:-2}
 upstream:
   url: https://localhost:$UP
   ca_file: $out/ca.pem

@@ -157,6 +157,13 @@ public final class TLSConnection {
         }
     }
 
+    /// True when OpenSSL holds input not yet returned by `read`: decrypted bytes, or raw bytes
+    /// read ahead from the socket. When false after a read, the socket itself is the only source
+    /// of more data, so the caller may wait for readability instead of reading until want-read.
+    public var hasBufferedInput: Bool {
+        SSL_has_pending(pointer) == 1
+    }
+
     public var isHandshakeComplete: Bool {
         SSL_is_init_finished(pointer) == 1
     }

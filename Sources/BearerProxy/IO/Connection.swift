@@ -72,8 +72,12 @@ final class Connection: @unchecked Sendable, Expirable {
     private var tlsReadWantsWritable = false
     private var tlsWriteWantsReadable = false
 
+    /// Longest the last queued output may take to leave after the owner has closed.
+    static let flushTimeout: Duration = .seconds(30)
     /// Longest we keep draining a half-closed connection before closing it for good.
     static let lingerTimeout: Duration = .seconds(2)
+    /// Largest plaintext in one TLS record (RFC 8446 §5.1).
+    static let fullTLSRecord = 16 * 1024
     /// Reads handled per event before yielding the queue to other connections.
     static let readsPerEvent = 16
 
@@ -290,8 +294,15 @@ final class Connection: @unchecked Sendable, Expirable {
                 }
             }
             delegate?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-            // A short plain read emptied the socket; skip the read that would only say EAGAIN.
-            if tls == nil, n < buffer.count { return }
+            // A short plain read emptied the socket, and a TLS connection with nothing buffered
+            // that returned less than a full record has most likely handed over all there was:
+            // skip the read that would only say EAGAIN. Read sources fire again while the socket
+            // has data, so nothing is left behind; large transfers keep reading in this loop.
+            if let tls {
+                if n < Self.fullTLSRecord, !tls.hasBufferedInput { return }
+            } else if n < buffer.count {
+                return
+            }
         }
     }
 
@@ -369,9 +380,13 @@ final class Connection: @unchecked Sendable, Expirable {
 
     /// Sends what is queued, then closes gracefully: TLS close_notify, TCP FIN, and a short linger
     /// that reads and drops whatever the peer still sends.
+    /// The owner is done with the connection: the delegate hears nothing more, and a peer that
+    /// stops reading cannot keep it open longer than `flushTimeout`.
     func closeAfterFlush() {
         guard phase == .open || phase == .handshaking || phase == .connecting else { return }
         closeWhenFlushed = true
+        delegate = nil
+        deadline = EventLoop.deadline(after: Self.flushTimeout)
         if phase == .open { flush() } else { close() }
     }
 
@@ -387,7 +402,7 @@ final class Connection: @unchecked Sendable, Expirable {
     }
 
     func expire() {
-        if phase == .lingering {
+        if phase == .lingering || closeWhenFlushed {
             close()
         } else {
             delegate?.connectionDidTimeOut(self)

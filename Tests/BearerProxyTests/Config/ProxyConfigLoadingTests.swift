@@ -259,7 +259,7 @@ extension ConfigTests {
 
         @Test("max_request_line may not exceed max_header_bytes, which includes it")
         func requestLineWithinHead() throws {
-            let error = try #require(ConfigFixture.error(ConfigFixture.minimal(plus: "limits:\n  max_request_line: 40000")))
+            let error = try #require(ConfigFixture.error(ConfigFixture.minimal(plus: "limits:\n  max_request_line: 70000")))
             #expect(error.key == "limits.max_request_line")
             #expect(error.line == 8)
         }
