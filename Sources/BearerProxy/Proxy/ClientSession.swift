@@ -130,7 +130,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
                 guard !rest.isEmpty else { return offset }
                 let parsed: (head: RequestHead, consumed: Int)?
                 do {
-                    parsed = try HeadParser.parseRequestHead(rest, limits: context.settings.httpLimits)
+                    parsed = try headParser.parse(rest)
                 } catch {
                     fail(.badRequest(error))
                     return bytes.count
@@ -158,6 +158,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     private var headStarted = false
+    /// Resumes where the last read left off, so a head arriving byte by byte is scanned once.
+    private lazy var headParser = RequestHeadParser(limits: context.settings.httpLimits)
 
     // MARK: Phases
 
