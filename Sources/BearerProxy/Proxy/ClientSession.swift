@@ -265,15 +265,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         do {
             used = try exchange.requestBody.decode(bytes) { payload in
                 forwarded += payload.count
-                if chunked {
-                    var header: [UInt8] = []
-                    ChunkedEncoder.appendChunkHeader(size: payload.count, to: &header)
-                    upstream.write(header)
-                    upstream.write(payload)
-                    upstream.write(Self.crlf)
-                } else {
-                    upstream.write(payload)
-                }
+                if chunked { upstream.writeChunk(payload) } else { upstream.write(payload) }
             }
         } catch {
             fail(.badRequest(error))
@@ -285,7 +277,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             return bytes.count
         }
         if exchange.requestComplete {
-            if chunked { upstream.write(Self.lastChunk) }
+            if chunked { upstream.writeLastChunk() }
             client.deadline = 0
         } else {
             client.deadline = EventLoop.deadline(after: context.settings.bodyTimeout)
@@ -369,15 +361,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         do {
             _ = try decoder.decode(bytes) { payload in
                 sent += payload.count
-                if chunked {
-                    var header: [UInt8] = []
-                    ChunkedEncoder.appendChunkHeader(size: payload.count, to: &header)
-                    client.write(header)
-                    client.write(payload)
-                    client.write(Self.crlf)
-                } else {
-                    client.write(payload)
-                }
+                if chunked { client.writeChunk(payload) } else { client.write(payload) }
             }
         } catch {
             upstreamFailed(.upstreamInvalidResponse(error.detail))
@@ -391,7 +375,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     private func finishIfResponseComplete() {
         guard let exchange, let decoder = exchange.responseBody else { return }
         if decoder.isComplete {
-            if exchange.clientFraming == .chunked { client.write(Self.lastChunk) }
+            if exchange.clientFraming == .chunked { client.writeLastChunk() }
             client.flush()
             completeExchange(upstreamReusable: exchange.requestComplete)
         } else {
@@ -607,8 +591,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
 
     // MARK: Helpers
 
-    private static let crlf: [UInt8] = [0x0D, 0x0A]
-    private static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
 
     private static func onlyH2CUpgrade(_ head: RequestHead) -> Bool {
         for field in head.fields where head.fieldNameIs(field, "upgrade") {
