@@ -91,6 +91,9 @@ struct Demo: ParsableCommand {
             demo = try DemoEnvironment(listen: listen, logger: logger)
         } catch {
             printError("bearer-proxy demo: \(error)")
+            if "\(error)".contains("Address already in use") {
+                printError("(another program uses \(listen); pick a free address with --listen 127.0.0.1:8081, or 127.0.0.1:0 for any)")
+            }
             Foundation_exit(1)
         }
         let url = "\(demo.proxyURL)/hello?name=world"
