@@ -29,6 +29,15 @@ final class TokenProvider: Sendable {
         var skewWarned = false
         var counters = Status(hasValidToken: false, fetches: 0)
 
+        /// Refresh time reached (or no token), or a requested refresh allowed by the minimum
+        /// interval; never during a backoff. The minimum interval limits only requested refreshes:
+        /// the backoff schedule has its own, shorter steps.
+        func isDue(token: AccessToken?, at now: UInt64, _ policy: Policy) -> Bool {
+            guard now >= retryNotBefore else { return false }
+            if token.map({ now >= $0.refreshAt }) ?? true { return true }
+            return refreshRequested && now >= earliestNextFetch(policy)
+        }
+
         func earliestNextFetch(_ policy: Policy) -> UInt64 {
             let interval = lastFetchStarted.map { $0 &+ TokenProvider.nanoseconds(policy.minimumInterval) } ?? 0
             return max(interval, retryNotBefore)
@@ -68,8 +77,7 @@ final class TokenProvider: Sendable {
         let now = clock.uptimeNanoseconds()
         let decision: Decision = state.withLock { state in
             if let token = state.token, now < token.expiresAt {
-                let due = now >= token.refreshAt || state.refreshRequested
-                let refresh = due && !state.fetching && now >= state.earliestNextFetch(policy)
+                let refresh = !state.fetching && state.isDue(token: token, at: now, policy)
                 if refresh { Self.begin(&state, at: now) }
                 return .ready(token, refresh: refresh)
             }
@@ -154,8 +162,7 @@ final class TokenProvider: Sendable {
     func refreshIfDue() {
         let now = clock.uptimeNanoseconds()
         let start: Bool = state.withLock { state in
-            guard !state.fetching, now >= state.earliestNextFetch(policy) else { return false }
-            if let token = state.token, now < token.refreshAt, !state.refreshRequested { return false }
+            guard !state.fetching, state.isDue(token: state.token, at: now, policy) else { return false }
             Self.begin(&state, at: now)
             return true
         }
