@@ -270,12 +270,13 @@ final class TokenProvider: Sendable {
                 "expires_in": "\(token.lifetime)",
                 "scope": "\(token.scope ?? "-")",
             ])
-        case .failure(let error) where error.kind == .configuration:
-            logger.error("token request rejected: check the client configuration", metadata: [
-                "reason": "\(error)", "waiting_requests": "\(waiters.count)",
-            ])
         case .failure(let error):
-            logger.error("token fetch failed", metadata: ["reason": "\(error)", "waiting_requests": "\(waiters.count)"])
+            // A configuration failure carries the server's error and error_description (RFC 6749 §5.2).
+            logger.error("token fetch failed", metadata: [
+                "reason": "\(error)",
+                "kind": "\(error.kind == .configuration ? "configuration (check the client settings)" : "transient")",
+                "waiting_requests": "\(waiters.count)",
+            ])
         }
         for waiter in waiters {
             waiter.loop.execute { waiter.completion(result) }
