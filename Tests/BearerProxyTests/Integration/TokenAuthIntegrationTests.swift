@@ -63,9 +63,9 @@ extension Integration {
         func discoveryIssuerMismatch() async throws {
             var options = ProxyHarness.Options()
             options.discovery = true
+            options.metadataIssuer = "https://evil.example.com"
             let harness = try ProxyHarness(options)
             defer { harness.stop() }
-            harness.tokenEndpoint.claimIssuer("https://evil.example.com")
             let response = try harness.client().exchange(harness.get("/x"))
             #expect(response.status == 503)
             #expect(response.jsonString("detail")?.contains("does not match the configured issuer") == true)

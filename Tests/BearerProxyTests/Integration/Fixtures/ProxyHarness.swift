@@ -34,6 +34,8 @@ final class ProxyHarness: Sendable {
         var authentication: ClientAuthentication = .basic
         /// Configure token.issuer (discovery) instead of token.url.
         var discovery = false
+        /// The `issuer` the discovery document claims; nil: the right one.
+        var metadataIssuer: String?
         /// Put the secret in a file (token.client_secret_file) instead of inline.
         var secretInFile = false
         var authMethodsSupported = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth"]
@@ -125,6 +127,7 @@ final class ProxyHarness: Sendable {
         tokenEndpoint = try TestTokenEndpoint(tlsContext: tokenTLS, clientID: Self.clientID, clientSecret: Self.clientSecret,
                                               authentication: endpointAuthentication, authMethodsSupported: options.authMethodsSupported)
         tokenEndpoint.behave(options.tokenBehaviour)
+        if let issuer = options.metadataIssuer { tokenEndpoint.claimIssuer(issuer) }
         tokenEndpoint.delayAnswers(milliseconds: options.tokenDelayMilliseconds)
 
         let caPath = directory + "/ca.pem"
