@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Synchronization
 @testable import BearerProxy
 
@@ -12,8 +13,9 @@ final class ProviderHarness: Sendable {
     let provider: TokenProvider
     private let results = Mutex<[Result<AccessToken, TokenError>]>([])
 
-    init(policy: TokenProvider.Policy = .init(refreshMargin: nil, defaultLifetime: .seconds(300)), random: Double = 0) {
-        provider = TokenProvider(fetcher: fetcher, policy: policy, clock: clock.clock, logger: TokenFixture.logger,
+    init(policy: TokenProvider.Policy = .init(refreshMargin: nil, defaultLifetime: .seconds(300)), random: Double = 0,
+         logger: Logger = TokenFixture.logger) {
+        provider = TokenProvider(fetcher: fetcher, policy: policy, clock: clock.clock, logger: logger,
                                  random: { random }, scheduler: scheduler.scheduler)
     }
 

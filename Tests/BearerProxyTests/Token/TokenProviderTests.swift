@@ -259,4 +259,29 @@ struct TokenProviderTests {
         #expect(parsed?.expiry == 1_700_000_300)
         #expect(parsed?.issuedAt == 1_700_000_000)
     }
+
+    @Test("a token endpoint Date header more than a minute off the local clock is logged once; expiry still uses the local clock")
+    func clockSkewWarning() {
+        let buffer = CapturingLogHandler.Buffer()
+        let harness = ProviderHarness(logger: CapturingLogHandler.logger(into: buffer))
+        var grant = TokenFixture.grant("tok-1", expiresIn: 300)
+        grant.serverDate = 1_700_000_000 + 3600
+        harness.ask()
+        harness.fetcher.answer(.success(grant))
+        harness.clock.advance(.seconds(280))
+        harness.ask()
+        harness.fetcher.answer(.success(grant))
+        #expect(buffer.text.components(separatedBy: "clock differs").count == 2)
+        #expect(buffer.text.contains("date_header"))
+        // 300 s from the second fetch, not shortened or stretched by the server's clock.
+        #expect(harness.provider.status.secondsUntilExpiry == 300)
+        var close = TokenFixture.grant()
+        close.serverDate = 1_700_000_000 + 280 + 30
+        let quiet = CapturingLogHandler.Buffer()
+        let other = ProviderHarness(logger: CapturingLogHandler.logger(into: quiet))
+        other.clock.advance(.seconds(280))
+        other.ask()
+        other.fetcher.answer(.success(close))
+        #expect(!quiet.text.contains("clock differs"))
+    }
 }
