@@ -4,7 +4,7 @@ internal import COpenSSL
 ///
 /// Immutable after `init`, so it may be shared across threads: OpenSSL 3 allows concurrent
 /// signing with one `EVP_PKEY` as long as nobody changes it.
-public final class JWSSigningKey: @unchecked Sendable {
+public final class JWSSigningKey: @unchecked Sendable {  // no lock: immutable after init; OpenSSL 3 signs concurrently with one EVP_PKEY
     /// What kind of key it is, which decides the algorithms it can sign with.
     public enum KeyType: String, Sendable, Equatable {
         case rsa = "RSA"

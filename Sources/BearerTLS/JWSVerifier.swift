@@ -2,7 +2,7 @@ internal import COpenSSL
 
 /// Checks JWS signatures with a public key: what an authorization server does with a
 /// `private_key_jwt` client assertion. Used by tests and the demo; immutable, so Sendable.
-public final class JWSVerifier: @unchecked Sendable {
+public final class JWSVerifier: @unchecked Sendable {  // no lock: the key is immutable after init
     private let key: PrivateKey
 
     /// A SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY").

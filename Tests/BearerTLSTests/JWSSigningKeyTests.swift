@@ -76,6 +76,18 @@ struct JWSSigningKeyTests {
                                   "-signature", directory + "/rs.sig", directory + "/input"]) == 0)
     }
 
+    @Test("an encrypted PEM key is refused at once instead of prompting for a password",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
+    func encryptedKeyRefused() throws {
+        let path = NSTemporaryDirectory() + "enc-\(UUID().uuidString).pem"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try Self.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                  "-aes256", "-pass", "pass:secret", "-out", path]) == 0)
+        let pem = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(pem.contains("ENCRYPTED"))
+        #expect(throws: TLSError.self) { try JWSSigningKey(pem: pem) }
+    }
+
     private static func openssl(_ arguments: [String]) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
