@@ -11,7 +11,9 @@ final class PrivateKey {
     convenience init(pem: String) throws(TLSError) {
         let bio = try MemoryBIO(contents: pem)
         OpenSSLErrorQueue.clear()
-        guard let key = PEM_read_bio_PrivateKey(bio.pointer, nil, nil, nil) else {
+        // A password callback that refuses: with none, OpenSSL would prompt on the terminal for an
+        // encrypted key (and block a daemon); encrypted keys are unsupported, so fail instead.
+        guard let key = PEM_read_bio_PrivateKey(bio.pointer, nil, { _, _, _, _ in 0 }, nil) else {
             throw OpenSSLErrorQueue.error(.configuration, "cannot read private key PEM")
         }
         self.init(takingOwnershipOf: key)

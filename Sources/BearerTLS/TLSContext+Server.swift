@@ -26,6 +26,24 @@ extension TLSContext {
         return context
     }
 
+    /// A server context that demands a client certificate issued by one of `clientCAPEM`
+    /// (mutual TLS, RFC 8705 §2); a client without one fails the handshake.
+    public static func server(
+        certificateChainPEM: String, privateKeyPEM: String, requiringClientCertificateFrom clientCAPEM: String,
+        alpn: [String] = ["http/1.1"]
+    ) throws(TLSError) -> TLSContext {
+        let context = try server(certificateChainPEM: certificateChainPEM, privateKeyPEM: privateKeyPEM, alpn: alpn, legacyVersion: nil)
+        let store = SSL_CTX_get_cert_store(context.pointer)
+        for certificate in try Certificate.chain(fromPEM: clientCAPEM) {
+            OpenSSLErrorQueue.clear()
+            guard X509_STORE_add_cert(store, certificate.pointer) == 1 else {
+                throw OpenSSLErrorQueue.error(.configuration, "cannot add client CA certificate")
+            }
+        }
+        SSL_CTX_set_verify(context.pointer, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
+        return context
+    }
+
     private func useIdentity(chain: [Certificate], key: PrivateKey) throws(TLSError) {
         OpenSSLErrorQueue.clear()
         guard SSL_CTX_use_certificate(pointer, chain[0].pointer) == 1 else {

@@ -9,4 +9,8 @@
 #include <openssl/rand.h>
 #include <openssl/hmac.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
 #endif

@@ -12,7 +12,7 @@ struct BearerProxyCommand: ParsableCommand {
         commandName: "bearer-proxy",
         abstract: "Adds an OAuth2 bearer token (client credentials grant) to plain HTTP requests and forwards them over TLS.",
         version: BearerProxyVersion.current,
-        subcommands: [Run.self, CheckConfig.self, Demo.self],
+        subcommands: [Run.self, CheckConfig.self, Token.self, Demo.self],
         defaultSubcommand: Run.self
     )
 }
@@ -69,6 +69,25 @@ struct CheckConfig: ParsableCommand {
         let config = options.load()
         print("\(options.config): OK")
         for line in config.summary() { print("  \(line)") }
+    }
+}
+
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Fetch one token with the configured settings and describe it (endpoint, auth method, scopes, lifetime, JWT header and claims). Exits 0 on success, 1 if no token, 2 on a bad configuration."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    @Flag(help: "Also print the access token itself. It is a live credential: do not paste it anywhere.")
+    var showToken = false
+
+    func run() throws {
+        let config = options.load()
+        let report = TokenProbe.run(config.token, showToken: showToken)
+        for line in report.lines { print(line) }
+        Foundation_exit(report.succeeded ? 0 : 1)
     }
 }
 

@@ -149,6 +149,23 @@ struct ConfigMapping {
         return values
     }
 
+    /// A mapping of names to non-empty scalars, in file order (`extra_params: {tenant: acme}`).
+    func stringPairs(_ key: String) throws(ConfigError) -> [(String, String)]? {
+        guard let node = node(key) else { return nil }
+        guard case .mapping(let mapping) = node else {
+            throw error(key, "must be a mapping such as {name: value}, found \(ConfigMapping.kind(of: node))")
+        }
+        var pairs: [(String, String)] = []
+        for (nameNode, valueNode) in mapping {
+            guard case .scalar(let name) = nameNode, case .scalar(let value) = valueNode, !ConfigMapping.isNull(valueNode) else {
+                throw ConfigError(source: source, line: valueNode.mark?.line, key: keyPath(key),
+                                  message: "every entry must be name: value, found \(ConfigMapping.kind(of: valueNode))")
+            }
+            pairs.append((name.string, value.string))
+        }
+        return pairs
+    }
+
     /// A nested section; nil when absent or null.
     func mapping(_ key: String, allowedKeys: [String]) throws(ConfigError) -> ConfigMapping? {
         guard let node = node(key) else { return nil }

@@ -5,7 +5,7 @@ extension ProxyConfig {
         let d = ConfigDuration.format
         let hosts = ["localhost", "127.0.0.1", "[::1]"] + allowedHosts
         let upstreamCheck = verification(upstream.url, caFile: upstream.caFile, skip: upstream.insecureSkipVerify)
-        let tokenCheck = verification(token.url, caFile: token.caFile, skip: token.insecureSkipVerify)
+        let tokenCheck = verification((token.url ?? token.issuer)!, caFile: token.caFile, skip: token.insecureSkipVerify)
         let margin = token.refreshMargin.map(d) ?? "min(60s, 10% of lifetime)"
         let scopes = token.scopes.isEmpty ? "(none)" : token.scopes.joined(separator: " ")
         let adminText = admin.map { "\($0.listen) (/healthz, /readyz)" } ?? "disabled"
@@ -17,11 +17,21 @@ extension ProxyConfig {
         lines.append("upstream: \(upstream.url) (\(upstreamCheck))")
         lines.append("upstream timeouts: connect \(d(upstream.connectTimeout)), response \(d(upstream.responseTimeout))")
         lines.append("upstream pool: \(upstream.poolMaxIdle) idle per event loop, idle timeout \(d(upstream.poolIdleTimeout))")
-        lines.append("token url: \(token.url) (\(tokenCheck))")
+        if let url = token.url {
+            lines.append("token url: \(url) (\(tokenCheck))")
+        } else if let issuer = token.issuer {
+            lines.append("token issuer: \(issuer) (endpoint found by discovery; \(tokenCheck))")
+        }
         lines.append("client_id: \(token.clientID)")
         lines.append("auth method: \(token.authMethod.rawValue)")
-        lines.append("client secret: \(secretOrigin)")
+        lines += credentialLines
         lines.append("scopes: \(scopes)")
+        if let audience = token.audience { lines.append("audience: \(audience)") }
+        if !token.resources.isEmpty { lines.append("resource: \(token.resources.joined(separator: " "))") }
+        if !token.extraParameters.isEmpty {
+            // Names only: an extra parameter may carry something sensitive.
+            lines.append("extra parameters: \(token.extraParameters.map(\.name).joined(separator: ", "))")
+        }
         lines.append("token timeout: \(d(token.timeout)), refresh margin: \(margin), default lifetime: \(d(token.defaultLifetime))")
         lines.append("admin: \(adminText)")
         lines.append("limits: request line \(limits.maxRequestLine) bytes, head \(limits.maxHeaderBytes) bytes, \(limits.maxHeaderCount) header fields")
@@ -32,8 +42,31 @@ extension ProxyConfig {
         return lines
     }
 
+    /// Which credential the method uses and whether its files are readable; never a value.
+    private var credentialLines: [String] {
+        switch token.authMethod {
+        case .clientSecretBasic, .clientSecretPost, .clientSecretJWT:
+            return ["client secret: \(secretOrigin)"]
+        case .privateKeyJWT:
+            let path = token.privateKeyFile ?? "-"
+            return ["private key: file \(path), \(Self.readability(path)), signing_alg \(token.signingAlgorithm?.rawValue ?? "-")"
+                + (token.keyID.map { ", key_id \($0)" } ?? "")]
+        case .tlsClientAuth:
+            let certificate = token.clientCertificateFile ?? "-"
+            let key = token.clientKeyFile ?? "-"
+            return ["client certificate: file \(certificate), \(Self.readability(certificate))",
+                    "client key: file \(key), \(Self.readability(key))"]
+        }
+    }
+
+    private static func readability(_ path: String) -> String {
+        ConfigFiles.isReadable(path) ? "readable" : "NOT readable now"
+    }
+
     private var secretOrigin: String {
         switch token.secretSource {
+        case nil:
+            return "none"
         case .file(let path):
             return "file \(path), " + (ConfigFiles.isReadable(path) ? "readable" : "NOT readable now")
         case .inline:
@@ -59,11 +92,12 @@ extension ProxyConfig {
             lines.append("WARNING: upstream.url uses plain http (insecure_http): bearer tokens and request data "
                 + "cross the network unencrypted")
         }
-        if token.insecureSkipVerify, token.url.isTLS {
+        let tokenURL = (token.url ?? token.issuer)!
+        if token.insecureSkipVerify, tokenURL.isTLS {
             lines.append("WARNING: token.insecure_skip_verify is true: the token endpoint certificate is NOT verified; "
-                + "anyone on the network path can impersonate \(token.url.host) and steal the client secret")
+                + "anyone on the network path can impersonate \(tokenURL.host) and steal the client secret")
         }
-        if !token.url.isTLS {
+        if !tokenURL.isTLS {
             lines.append("WARNING: token.url uses plain http (insecure_http): the client secret and tokens "
                 + "cross the network unencrypted")
         }

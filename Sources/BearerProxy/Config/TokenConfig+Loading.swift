@@ -1,27 +1,70 @@
+import BearerTLS
 import Foundation
 
 extension TokenConfig {
     static let keys = [
-        "url", "client_id", "client_secret_file", "client_secret", "scopes", "auth_method",
+        "url", "issuer", "client_id", "auth_method", "client_secret_file", "client_secret",
+        "private_key_file", "key_id", "signing_alg", "client_cert_file", "client_key_file",
+        "scopes", "audience", "resource", "extra_params",
         "ca_file", "insecure_http", "insecure_skip_verify", "timeout", "refresh_margin", "default_lifetime",
     ]
     /// Secret files hold one line; anything bigger is the wrong file.
     static let maxSecretFileSize = 64 << 10
+    /// PEM keys and certificate chains are a few KiB.
+    static let maxPEMFileSize = 1 << 20
+    /// Form parameters the proxy sets itself; `extra_params` may not override them silently.
+    static let reservedParameters: Set<String> = [
+        "grant_type", "scope", "client_id", "client_secret", "client_assertion", "client_assertion_type",
+        "audience", "resource",
+    ]
 
     static func load(
         _ section: ConfigMapping, files: ConfigFiles, environment: [String: String]
     ) throws(ConfigError) -> TokenConfig {
         let insecureHTTP = try section.bool("insecure_http") ?? false
-        guard let url = try section.value("url", { text throws(InvalidValue) in
-            try EndpointURL.parse(text, role: .endpoint)
-        }) else { throw section.missing("url") }
-        try section.requireTLS(url, allowHTTP: insecureHTTP)
+        let url = try section.value("url") { text throws(InvalidValue) in try EndpointURL.parse(text, role: .endpoint) }
+        let issuer = try section.value("issuer") { text throws(InvalidValue) in try EndpointURL.parse(text, role: .endpoint) }
+        switch (url, issuer) {
+        case (nil, nil):
+            throw ConfigError(source: section.source, line: nil, key: section.keyPath("url"),
+                              message: "required key is missing (set token.url, or token.issuer for discovery)")
+        case (.some, .some):
+            throw section.error("issuer", "set either url or issuer, not both")
+        default:
+            break
+        }
+        for (key, value) in [("url", url), ("issuer", issuer)] {
+            if let value, !value.isTLS, !insecureHTTP {
+                throw section.error(key, "must use https (set \(section.keyPath("insecure_http")): true to allow http)")
+            }
+        }
+        if let issuer, issuer.path.contains("?") {
+            // RFC 8414 §2: the issuer has no query or fragment components.
+            throw section.error("issuer", "must not contain a query (RFC 8414 §2)")
+        }
 
         let clientID = try section.requiredString("client_id")
         guard !clientID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw section.error("client_id", "must not contain control characters")
         }
-        let (secret, source) = try loadSecret(section, files: files, environment: environment)
+        let authMethod = try section.value("auth_method") { text throws(InvalidValue) in
+            guard let method = ClientAuthMethod(rawValue: text) else {
+                let names = ClientAuthMethod.allCases.map(\.rawValue)
+                throw InvalidValue("must be one of \(names.joined(separator: ", "))"
+                    + KeySuggestion.hint(for: text, among: names))
+            }
+            return method
+        } ?? .clientSecretBasic
+
+        var secret: Secret?
+        var source: SecretSource?
+        if authMethod.usesSecret {
+            (secret, source) = try loadSecret(section, files: files, environment: environment)
+        } else {
+            try rejectKeys(["client_secret_file", "client_secret"], in: section, for: authMethod)
+        }
+        let keyFile = try loadPrivateKeyFile(section, files: files, authMethod: authMethod)
+        let (certificateFile, certificateKeyFile) = try loadClientCertificate(section, files: files, authMethod: authMethod)
 
         let scopes = try section.strings("scopes") ?? []
         for (index, scope) in scopes.enumerated() where !isScopeToken(scope) {
@@ -29,28 +72,111 @@ extension TokenConfig {
                 source: section.source, line: section.line(of: "scopes"), key: section.keyPath("scopes") + "[\(index)]",
                 message: "\"\(scope)\" is not a scope token (RFC 6749 §3.3: printable ASCII except space, \" and \\)")
         }
-
-        let authMethod = try section.value("auth_method") { text throws(InvalidValue) in
-            guard let method = ClientAuthMethod(rawValue: text) else {
-                let names = ClientAuthMethod.allCases.map(\.rawValue)
-                throw InvalidValue("must be \(names.joined(separator: " or "))"
-                    + KeySuggestion.hint(for: text, among: names))
-            }
-            return method
+        let resources = try section.strings("resource") ?? []
+        for (index, resource) in resources.enumerated() where !isResourceIndicator(resource) {
+            throw ConfigError(
+                source: section.source, line: section.line(of: "resource"), key: section.keyPath("resource") + "[\(index)]",
+                message: "must be an absolute URI without a fragment (RFC 8707 §2)")
+        }
+        let extra = try section.stringPairs("extra_params") ?? []
+        for (name, _) in extra where reservedParameters.contains(name) || name.isEmpty {
+            throw section.error("extra_params", "\"\(name)\" is set by bearer-proxy itself; use the matching token key instead")
         }
 
         return TokenConfig(
             url: url,
+            issuer: issuer,
             clientID: clientID,
             clientSecret: secret,
             secretSource: source,
             scopes: scopes,
-            authMethod: authMethod ?? .clientSecretBasic,
+            authMethod: authMethod,
+            privateKeyFile: keyFile?.path,
+            keyID: try section.string("key_id"),
+            signingAlgorithm: keyFile?.algorithm,
+            clientCertificateFile: certificateFile,
+            clientKeyFile: certificateKeyFile,
+            audience: try section.string("audience"),
+            resources: resources,
+            extraParameters: extra.map { TokenParameter(name: $0.0, value: $0.1) },
             caFile: try section.caFile("ca_file", files: files),
+            insecureHTTP: insecureHTTP,
             insecureSkipVerify: try section.bool("insecure_skip_verify") ?? false,
             timeout: try section.duration("timeout") ?? defaultTimeout,
             refreshMargin: try section.duration("refresh_margin", allowZero: true),
             defaultLifetime: try section.duration("default_lifetime") ?? defaultDefaultLifetime)
+    }
+
+    /// Keys that belong to another method are an error rather than silently unused.
+    private static func rejectKeys(_ keys: [String], in section: ConfigMapping, for method: ClientAuthMethod) throws(ConfigError) {
+        for key in keys where section.node(key) != nil {
+            throw section.error(key, "is not used with auth_method: \(method.rawValue)")
+        }
+    }
+
+    /// `private_key_file` must hold an RSA or EC P-256 key; `signing_alg` must suit it.
+    /// The key is parsed here only to fail early; it is read again for every assertion.
+    private static func loadPrivateKeyFile(
+        _ section: ConfigMapping, files: ConfigFiles, authMethod: ClientAuthMethod
+    ) throws(ConfigError) -> (path: String, algorithm: JWSAlgorithm)? {
+        guard authMethod == .privateKeyJWT else {
+            try rejectKeys(["private_key_file", "key_id", "signing_alg"], in: section, for: authMethod)
+            return nil
+        }
+        guard let path = try section.string("private_key_file") else {
+            throw ConfigError(source: section.source, line: nil, key: section.keyPath("private_key_file"),
+                              message: "required key is missing (auth_method: private_key_jwt signs with this key)")
+        }
+        let resolved = files.resolve(path)
+        let key: JWSSigningKey
+        switch ConfigFiles.contents(of: resolved, limit: maxPEMFileSize) {
+        case .failure(let failure):
+            throw section.error("private_key_file", failure.message)
+        case .success(let contents):
+            do {
+                key = try JWSSigningKey(pem: String(decoding: contents, as: UTF8.self))
+            } catch {
+                // Only OpenSSL's reason, never the file's contents.
+                throw section.error("private_key_file", "\(resolved) is not a usable RSA or EC P-256 PEM private key (\(error.reason))")
+            }
+        }
+        let algorithm = try section.value("signing_alg") { text throws(InvalidValue) in
+            guard let algorithm = JWSAlgorithm(rawValue: text) else {
+                throw InvalidValue("must be RS256, PS256 or ES256")
+            }
+            return algorithm
+        }
+        if let algorithm, !key.supports(algorithm) {
+            throw section.error("signing_alg", "\(algorithm.rawValue) does not fit the \(key.keyType.rawValue) key in private_key_file")
+        }
+        return (resolved, algorithm ?? key.defaultAlgorithm)
+    }
+
+    private static func loadClientCertificate(
+        _ section: ConfigMapping, files: ConfigFiles, authMethod: ClientAuthMethod
+    ) throws(ConfigError) -> (String?, String?) {
+        guard authMethod == .tlsClientAuth else {
+            try rejectKeys(["client_cert_file", "client_key_file"], in: section, for: authMethod)
+            return (nil, nil)
+        }
+        var paths: [String] = []
+        for (key, marker) in [("client_cert_file", "CERTIFICATE-----"), ("client_key_file", "PRIVATE KEY-----")] {
+            guard let path = try section.string(key) else {
+                throw ConfigError(source: section.source, line: nil, key: section.keyPath(key),
+                                  message: "required key is missing (auth_method: tls_client_auth presents this certificate and key)")
+            }
+            let resolved = files.resolve(path)
+            switch ConfigFiles.contents(of: resolved, limit: maxPEMFileSize) {
+            case .failure(let failure):
+                throw section.error(key, failure.message)
+            case .success(let contents):
+                guard String(decoding: contents, as: UTF8.self).contains(marker) else {
+                    throw section.error(key, "\(resolved) contains no PEM \(marker.dropLast(5).lowercased())")
+                }
+            }
+            paths.append(resolved)
+        }
+        return (paths[0], paths[1])
     }
 
     /// `client_secret_file`, else `client_secret`, else the environment; never two in the file.
@@ -96,6 +222,14 @@ extension TokenConfig {
             source: section.source, line: nil, key: section.keyPath("client_secret"),
             message: "required key is missing (set token.client_secret_file, token.client_secret, "
                 + "or the environment variable \(variable))")
+    }
+
+    /// RFC 8707 §2: an absolute URI (scheme ":" ...) that must not include a fragment.
+    static func isResourceIndicator(_ text: String) -> Bool {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex, !text.contains("#") else { return false }
+        let scheme = text[..<colon]
+        return scheme.first!.isLetter && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
+            && text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F }
     }
 
     /// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).

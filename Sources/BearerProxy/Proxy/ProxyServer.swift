@@ -19,6 +19,7 @@ public final class ProxyServer: Sendable {
     private let tokens: TokenProvider
     private let listener: Listener
     private let admin: LocalHTTPServer?
+    private let credentialWatcher: CredentialWatcher
 
     /// The address the proxy listens on (with the real port when the config said 0).
     public var listenAddress: SocketAddress { listener.address }
@@ -34,14 +35,12 @@ public final class ProxyServer: Sendable {
         let resolver = AddressResolver()
 
         let upstreamTLS: TLSContext?
-        let tokenTLS: TLSContext?
         do {
             upstreamTLS = config.upstream.url.isTLS
                 ? try TLSContext.client(TLSClientConfiguration(caFile: config.upstream.caFile, verifyPeer: !config.upstream.insecureSkipVerify))
                 : nil
-            tokenTLS = config.token.url.isTLS
-                ? try TLSContext.client(TLSClientConfiguration(caFile: config.token.caFile, verifyPeer: !config.token.insecureSkipVerify))
-                : nil
+            // Fail at startup, not at the first token request, when the token TLS settings are unusable.
+            if config.token.usesTLS { _ = try TokenTLSContexts(config.token).current() }
         } catch {
             throw StartupError(description: "TLS setup failed: \(error)")
         }
@@ -53,16 +52,13 @@ public final class ProxyServer: Sendable {
         }
 
         let tokenLoop = EventLoop(index: 0, label: "bearer-proxy.token")
-        let fetcher = OAuthTokenFetcher(
-            parameters: .init(endpoint: config.token.url, clientID: config.token.clientID, clientSecret: config.token.clientSecret,
-                              authMethod: config.token.authMethod, scopes: config.token.scopes),
-            endpoint: Endpoint(host: config.token.url.host, port: config.token.url.port, tlsContext: tokenTLS),
-            loop: tokenLoop, resolver: resolver, timeout: config.token.timeout)
+        let setup = TokenSetup(config: config.token, loop: tokenLoop, resolver: resolver)
         let tokens = TokenProvider(
-            fetcher: fetcher,
+            fetcher: setup.fetcher,
             policy: .init(refreshMargin: config.token.refreshMargin, defaultLifetime: config.token.defaultLifetime),
             logger: logger)
         self.tokens = tokens
+        credentialWatcher = CredentialWatcher(source: setup.credentials) { [weak tokens] in tokens?.credentialsChanged() }
 
         let upstreamEndpoint = Endpoint(host: config.upstream.url.host, port: config.upstream.url.port, tlsContext: upstreamTLS)
         let rules = ForwardingRules(upstreamAuthority: config.upstream.url.authority, basePath: config.upstream.url.path)
@@ -132,12 +128,14 @@ public final class ProxyServer: Sendable {
             "version": "\(BearerProxyVersion.current)",
             "listen": "\(listener.address)",
             "upstream": "\(config.upstream.url)",
-            "token_endpoint": "\(config.token.url)",
+            "token_endpoint": "\(config.token.endpointDescription)",
+            "auth_method": "\(config.token.authMethod.rawValue)",
             "admin": "\(admin.map { "\($0.address)" } ?? "disabled")",
             "workers": "\(group.loops.count)",
         ])
         // Fetch the first token now, so the first request does not wait for it.
         tokens.token(on: tokenLoop) { _ in }
+        credentialWatcher.start()
     }
 
     /// Stops accepting, waits up to `drainTimeout` for open client connections to finish, then
@@ -145,6 +143,7 @@ public final class ProxyServer: Sendable {
     public func shutdown(drainTimeout: Duration, completion: @escaping @Sendable () -> Void) {
         listener.close()
         admin?.close()
+        credentialWatcher.stop()
         logger.info("shutting down: no longer accepting connections", metadata: ["drain_timeout": "\(drainTimeout)"])
         let deadline = EventLoop.deadline(after: drainTimeout)
         let queue = DispatchQueue(label: "bearer-proxy.drain")
@@ -179,6 +178,9 @@ public final class ProxyServer: Sendable {
     }
 
     var tokenStatus: TokenProvider.Status { tokens.status }
+
+    /// For tests: look at the credential files now instead of at the next poll.
+    func checkCredentialFiles() { credentialWatcher.checkNow() }
 }
 
 extension HTTP1Limits {

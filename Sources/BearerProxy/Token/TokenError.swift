@@ -1,19 +1,58 @@
 /// Why no token could be had. Descriptions are safe to log: they never contain a secret or token.
 enum TokenError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The token endpoint could not be reached or did not answer in time.
+    /// The token endpoint (or the discovery document) could not be reached or did not answer in time.
     case unreachable(String)
-    /// The endpoint answered with an error status; OAuth `error` / `error_description` when given (RFC 6749 §5.2).
-    case rejected(status: Int, error: String?, errorDescription: String?)
+    /// The endpoint answered with an error status; OAuth `error` / `error_description` when given
+    /// (RFC 6749 §5.2), and the `Retry-After` seconds when sent (RFC 9110 §10.2.3).
+    case rejected(status: Int, error: String?, errorDescription: String?, retryAfterSeconds: Int? = nil)
     /// The answer was not a usable token response.
     case invalidResponse(String)
     /// A previous failure is recent; the next attempt waits until the backoff has passed.
     case backingOff(lastFailure: String, retryAfterSeconds: Int)
+    /// This side: the secret or key file cannot be read, or the assertion cannot be signed.
+    case credentials(String)
+    /// The issuer's metadata is unusable: issuer mismatch, no token endpoint, method not offered.
+    case discovery(String)
+
+    /// How a failure is retried.
+    enum Kind: Sendable, Equatable {
+        /// Network, 5xx, 429, malformed answers: retried with a short exponential backoff.
+        case transient
+        /// The server says this client is misconfigured; retried only slowly.
+        case configuration
+    }
+
+    /// RFC 6749 §5.2 codes that will not go away by asking again with the same settings.
+    static let configurationErrorCodes: Set<String> = [
+        "invalid_client", "unauthorized_client", "invalid_scope", "unsupported_grant_type", "invalid_request",
+        "invalid_target",
+    ]
+
+    var kind: Kind {
+        switch self {
+        case .unreachable, .invalidResponse, .backingOff:
+            return .transient
+        case .credentials, .discovery:
+            return .configuration
+        case .rejected(let status, let error, _, _):
+            if status == 429 || status == 408 || status >= 500 { return .transient }
+            if let error, Self.configurationErrorCodes.contains(error) { return .configuration }
+            // Any other 4xx would be answered the same way next time.
+            return .configuration
+        }
+    }
+
+    /// The server's `Retry-After`, when it sent one.
+    var serverRetryAfterSeconds: Int? {
+        if case .rejected(_, _, _, let seconds) = self { return seconds }
+        return nil
+    }
 
     var description: String {
         switch self {
         case .unreachable(let why):
             return "token endpoint unreachable: \(why)"
-        case .rejected(let status, let error, let errorDescription):
+        case .rejected(let status, let error, let errorDescription, _):
             var text = "token endpoint answered \(status)"
             if let error { text += " error=\(error)" }
             if let errorDescription { text += " error_description=\"\(errorDescription)\"" }
@@ -22,6 +61,10 @@ enum TokenError: Error, Sendable, Equatable, CustomStringConvertible {
             return "invalid token response: \(why)"
         case .backingOff(let lastFailure, let retryAfter):
             return "\(lastFailure) (next attempt in \(retryAfter)s)"
+        case .credentials(let why):
+            return "client credentials unusable: \(why)"
+        case .discovery(let why):
+            return "token endpoint discovery failed: \(why)"
         }
     }
 

@@ -1,49 +1,19 @@
 import Dispatch
-import Foundation
 import Logging
 import Synchronization
 
-/// Time as the token cache sees it; injected so tests need no sleeps.
-struct TokenClock: Sendable {
-    /// Monotonic nanoseconds, for expiry and refresh times.
-    var uptimeNanoseconds: @Sendable () -> UInt64
-    /// Seconds since 1970, only to read a JWT `exp` claim.
-    var secondsSince1970: @Sendable () -> Double
-
-    static let system = TokenClock(
-        uptimeNanoseconds: { DispatchTime.now().uptimeNanoseconds },
-        secondsSince1970: { Date().timeIntervalSince1970 }
-    )
-}
-
 /// Keeps one valid token and hands it out.
 ///
-/// - Reuse: a token is used until `expiresAt`; from `refreshAt` (expiry minus the margin) a new
-///   one is fetched in the background while callers go on with the current one.
+/// - Reuse: a token is used until `expiresAt`; from `refreshAt` (expiry minus the margin, minus a
+///   little jitter) a new one is fetched in the background while callers go on with the current one.
 /// - Single flight: however many callers find no valid token, one fetch runs; they all wait for it.
-/// - Backoff: after a failure, callers without a valid token fail at once (503) until the backoff
-///   passes, so a down or rejecting endpoint is not hammered.
+/// - Backoff: after a failure, callers without a valid token fail at once (503 with Retry-After)
+///   until the backoff passes, so a down or rejecting endpoint costs one request per backoff step.
+/// - Minimum interval: upstream 401s (`invalidate`) and credential rotation never start token
+///   requests closer together than `Policy.minimumInterval`.
 /// All state is behind one mutex; callers are answered on their own loop.
 final class TokenProvider: Sendable {
     typealias Completion = @Sendable (Result<AccessToken, TokenError>) -> Void
-
-    struct Policy: Sendable {
-        /// nil: min(60 s, 10% of the lifetime).
-        var refreshMargin: Duration?
-        /// Lifetime of a token whose answer has no expires_in and which is not a JWT with `exp`.
-        var defaultLifetime: Duration
-        var minimumBackoff: Duration = .seconds(1)
-        var maximumBackoff: Duration = .seconds(30)
-        /// Fetch again at `refreshAt` even when no request comes (keeps readiness true when idle).
-        var refreshProactively = true
-    }
-
-    struct Status: Sendable {
-        var hasValidToken: Bool
-        var secondsUntilExpiry: Double?
-        var lastFailure: String?
-        var fetches: Int
-    }
 
     private struct State {
         var token: AccessToken?
@@ -52,25 +22,52 @@ final class TokenProvider: Sendable {
         var lastFailure: TokenError?
         var consecutiveFailures = 0
         var retryNotBefore: UInt64 = 0
-        var fetches = 0
+        /// Uptime when the last token request started; nil before the first.
+        var lastFetchStarted: UInt64?
+        /// A refresh was asked for (rotation, rejected token) and has not started yet.
+        var refreshRequested = false
+        var skewWarned = false
+        var counters = Status(hasValidToken: false, fetches: 0)
+
+        /// Refresh time reached (or no token), or a requested refresh allowed by the minimum
+        /// interval; never during a backoff. The minimum interval limits only requested refreshes:
+        /// the backoff schedule has its own, shorter steps.
+        func isDue(token: AccessToken?, at now: UInt64, _ policy: Policy) -> Bool {
+            guard now >= retryNotBefore else { return false }
+            if token.map({ now >= $0.refreshAt }) ?? true { return true }
+            return refreshRequested && now >= earliestNextFetch(policy)
+        }
+
+        func earliestNextFetch(_ policy: Policy) -> UInt64 {
+            let interval = lastFetchStarted.map { $0 &+ TokenProvider.nanoseconds(policy.minimumInterval) } ?? 0
+            return max(interval, retryNotBefore)
+        }
     }
 
     private let fetcher: any TokenFetching
     private let clock: TokenClock
     private let policy: Policy
     private let logger: Logger
+    private let random: @Sendable () -> Double
+    private let scheduler: TokenScheduler
     private let state = Mutex(State())
-    private let timerQueue = DispatchQueue(label: "bearer-proxy.token-timer")
 
-    init(fetcher: any TokenFetching, policy: Policy, clock: TokenClock = .system, logger: Logger) {
+    /// `random` returns values in 0..<1 (jitter); `scheduler` runs the refresh timer.
+    init(
+        fetcher: any TokenFetching, policy: Policy, clock: TokenClock = .system, logger: Logger,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        scheduler: TokenScheduler = .dispatch(on: DispatchQueue(label: "bearer-proxy.token-timer"))
+    ) {
         self.fetcher = fetcher
         self.policy = policy
         self.clock = clock
         self.logger = logger
+        self.random = random
+        self.scheduler = scheduler
     }
 
     /// Answers with a valid token: at once (before returning) when one is cached, otherwise on
-    /// `loop` once the fetch in flight ends.
+    /// `loop` once the fetch in flight ends, or at once with `.backingOff` after a recent failure.
     func token(on loop: EventLoop, _ completion: @escaping Completion) {
         enum Decision {
             case ready(AccessToken, refresh: Bool)
@@ -80,8 +77,8 @@ final class TokenProvider: Sendable {
         let now = clock.uptimeNanoseconds()
         let decision: Decision = state.withLock { state in
             if let token = state.token, now < token.expiresAt {
-                let refresh = now >= token.refreshAt && !state.fetching && now >= state.retryNotBefore
-                if refresh { state.fetching = true }
+                let refresh = !state.fetching && state.isDue(token: token, at: now, policy)
+                if refresh { Self.begin(&state, at: now) }
                 return .ready(token, refresh: refresh)
             }
             if now < state.retryNotBefore, let failure = state.lastFailure {
@@ -90,45 +87,108 @@ final class TokenProvider: Sendable {
             }
             state.waiters.append((loop, completion))
             if state.fetching { return .wait(fetch: false) }
-            state.fetching = true
+            Self.begin(&state, at: now)
             return .wait(fetch: true)
         }
         switch decision {
         case .ready(let token, let refresh):
             completion(.success(token))
-            if refresh { startFetch(reason: "refresh") }
+            if refresh { startFetch(reason: "refresh", at: now) }
         case .fail(let error):
             completion(.failure(error))
         case .wait(let fetch):
-            if fetch { startFetch(reason: "no valid token") }
+            if fetch { startFetch(reason: "no valid token", at: now) }
         }
     }
 
-    /// Starts a fetch when the cached token is due for refresh (timer entry point).
+    /// The upstream rejected `token` (401 invalid_token). Drops it only if it is still the current
+    /// token, and starts a new fetch unless the minimum interval or a backoff forbids it.
+    func invalidate(_ token: AccessToken) -> Invalidation {
+        let now = clock.uptimeNanoseconds()
+        var schedule: UInt64?
+        var startNow = false
+        let outcome: Invalidation = state.withLock { state in
+            guard let current = state.token, current.headerValue == token.headerValue else {
+                return .alreadyReplaced
+            }
+            if state.fetching {
+                // A refresh is already on its way: callers wait for it instead of using a bad token.
+                state.token = nil
+                state.counters.invalidations += 1
+                return .refreshing
+            }
+            let earliest = state.earliestNextFetch(policy)
+            if now < earliest {
+                state.refreshRequested = true
+                schedule = earliest
+                return .tooSoon
+            }
+            state.token = nil
+            state.counters.invalidations += 1
+            Self.begin(&state, at: now)
+            startNow = true
+            return .refreshing
+        }
+        switch outcome {
+        case .refreshing:
+            logger.notice("upstream rejected the token; fetching a new one")
+            if startNow { startFetch(reason: "upstream rejected token", at: now) }
+        case .tooSoon:
+            logger.warning("upstream rejected the token, but the last token request is too recent; keeping it for now")
+        case .alreadyReplaced:
+            break
+        }
+        if let schedule { scheduleCheck(at: schedule, now: now) }
+        return outcome
+    }
+
+    /// The secret or key changed on disk: fetch a new token with it as soon as allowed, without
+    /// waiting for the current one to expire. A pending backoff from a rejection no longer applies.
+    func credentialsChanged() {
+        let now = clock.uptimeNanoseconds()
+        state.withLock { state in
+            state.refreshRequested = true
+            state.retryNotBefore = 0
+            state.consecutiveFailures = 0
+        }
+        logger.info("client credentials changed; fetching a new token")
+        refreshIfDue()
+        let next = state.withLock { $0.refreshRequested ? $0.earliestNextFetch(policy) : nil }
+        if let next { scheduleCheck(at: next, now: now) }
+    }
+
+    /// Starts a fetch when the cached token is due for refresh, missing, or a refresh was asked
+    /// for, and no rule forbids it yet (timer entry point).
     func refreshIfDue() {
         let now = clock.uptimeNanoseconds()
         let start: Bool = state.withLock { state in
-            guard !state.fetching, now >= state.retryNotBefore else { return false }
-            if let token = state.token, now < token.refreshAt { return false }
-            state.fetching = true
+            guard !state.fetching, state.isDue(token: state.token, at: now, policy) else { return false }
+            Self.begin(&state, at: now)
             return true
         }
-        if start { startFetch(reason: "refresh") }
+        if start { startFetch(reason: "refresh", at: now) }
     }
 
     var status: Status {
         let now = clock.uptimeNanoseconds()
         return state.withLock { state in
+            var status = state.counters
             let valid = state.token.map { now < $0.expiresAt } ?? false
-            let remaining = state.token.map { Double(Int64($0.expiresAt) - Int64(now)) / 1e9 }
-            return Status(hasValidToken: valid, secondsUntilExpiry: valid ? remaining : nil,
-                          lastFailure: state.lastFailure?.description, fetches: state.fetches)
+            status.hasValidToken = valid
+            status.secondsUntilExpiry = valid ? state.token.map { Double($0.expiresAt - now) / 1e9 } : nil
+            status.lastFailure = state.lastFailure?.description
+            return status
         }
     }
 
-    private func startFetch(reason: String) {
-        let started = clock.uptimeNanoseconds()
-        state.withLock { $0.fetches += 1 }
+    private static func begin(_ state: inout State, at now: UInt64) {
+        state.fetching = true
+        state.refreshRequested = false
+        state.lastFetchStarted = now
+        state.counters.fetches += 1
+    }
+
+    private func startFetch(reason: String, at started: UInt64) {
         logger.debug("fetching token", metadata: ["reason": "\(reason)"])
         fetcher.fetch { [self] result in
             finishFetch(result.flatMap { grant in makeToken(grant, fetchedAt: started) })
@@ -136,23 +196,41 @@ final class TokenProvider: Sendable {
     }
 
     private func makeToken(_ grant: TokenGrant, fetchedAt started: UInt64) -> Result<AccessToken, TokenError> {
-        var lifetime = policy.defaultLifetime
-        if let expiresIn = grant.expiresIn {
-            lifetime = expiresIn
-        } else if let exp = TokenGrant.jwtExpiry(grant.accessToken) {
-            lifetime = .milliseconds(Int64((exp - clock.secondsSince1970()) * 1000))
-        }
-        guard lifetime > .zero else {
-            return .failure(.invalidResponse("token is already expired"))
+        warnAboutClockSkew(grant)
+        let lifetime: Duration
+        switch TokenLifetime.of(grant, defaultLifetime: policy.defaultLifetime, now: clock.secondsSince1970()) {
+        case .failure(let error): return .failure(error)
+        case .success(let value): lifetime = value
         }
         let lifetimeNanos = Self.nanoseconds(lifetime)
         let margin = policy.refreshMargin.map(Self.nanoseconds) ?? min(60_000_000_000, lifetimeNanos / 10)
+        let jitter = UInt64(Double(margin) * policy.refreshJitter * random())
         // Lifetimes count from when we asked, not from when the answer arrived: the server's clock
         // started before the network round trip, so this errs on the side of refreshing early.
         let expiresAt = started &+ lifetimeNanos
-        let refreshAt = expiresAt &- min(margin, lifetimeNanos)
+        let refreshAt = expiresAt &- min(margin &+ jitter, lifetimeNanos)
         let headerValue = Array("Bearer \(grant.accessToken)".utf8)
         return .success(AccessToken(headerValue: headerValue, expiresAt: expiresAt, refreshAt: refreshAt, lifetime: lifetime, scope: grant.scope))
+    }
+
+    /// Expiry uses the local monotonic clock, so skew does not shorten or stretch a token; it is
+    /// still worth a warning, because the server will judge our client assertions by its clock.
+    private func warnAboutClockSkew(_ grant: TokenGrant) {
+        let now = clock.secondsSince1970()
+        let limit = Double(Self.nanoseconds(policy.clockSkewWarning)) / 1e9
+        let skews = [("date_header", grant.serverDate), ("jwt_iat", grant.issuedAt)].compactMap { name, time in
+            time.map { (name, $0 - now) }
+        }
+        guard let (source, skew) = skews.first(where: { abs($0.1) > limit }) else { return }
+        let first = state.withLock { state in
+            defer { state.skewWarned = true }
+            return !state.skewWarned
+        }
+        if first {
+            logger.warning("token endpoint clock differs from the local clock", metadata: [
+                "source": "\(source)", "skew_seconds": "\(Int(skew))",
+            ])
+        }
     }
 
     private func finishFetch(_ result: Result<AccessToken, TokenError>) {
@@ -166,15 +244,21 @@ final class TokenProvider: Sendable {
                 state.lastFailure = nil
                 state.consecutiveFailures = 0
                 state.retryNotBefore = 0
-                nextCheck = token.refreshAt
+                state.counters.fetchesSucceeded += 1
+                nextCheck = state.refreshRequested ? state.earliestNextFetch(policy) : token.refreshAt
             case .failure(let error):
                 state.lastFailure = error
                 state.consecutiveFailures += 1
-                let backoff = min(Self.nanoseconds(policy.maximumBackoff),
-                                  Self.nanoseconds(policy.minimumBackoff) << UInt64(min(state.consecutiveFailures - 1, 16)))
-                state.retryNotBefore = now &+ backoff
-                // With a still-valid token, keep trying in the background before it runs out.
-                if let token = state.token, now < token.expiresAt { nextCheck = state.retryNotBefore }
+                if error.kind == .configuration {
+                    state.counters.fetchesFailedConfiguration += 1
+                } else {
+                    state.counters.fetchesFailedTransient += 1
+                }
+                let backoff = Self.backoff(after: error, failures: state.consecutiveFailures, policy: policy, random: random())
+                state.retryNotBefore = now &+ Self.nanoseconds(backoff)
+                // Keep trying in the background: before a still-valid token runs out, or so that an
+                // idle proxy becomes ready once the endpoint is back.
+                nextCheck = state.retryNotBefore
             }
             let waiters = state.waiters
             state.waiters = []
@@ -187,22 +271,23 @@ final class TokenProvider: Sendable {
                 "scope": "\(token.scope ?? "-")",
             ])
         case .failure(let error):
-            logger.error("token fetch failed", metadata: ["reason": "\(error)", "waiting_requests": "\(waiters.count)"])
+            // A configuration failure carries the server's error and error_description (RFC 6749 §5.2).
+            logger.error("token fetch failed", metadata: [
+                "reason": "\(error)",
+                "kind": "\(error.kind == .configuration ? "configuration (check the client settings)" : "transient")",
+                "waiting_requests": "\(waiters.count)",
+            ])
         }
         for waiter in waiters {
             waiter.loop.execute { waiter.completion(result) }
         }
-        if policy.refreshProactively, let nextCheck {
-            let delay = nextCheck > now ? nextCheck - now : 0
-            timerQueue.asyncAfter(deadline: .now() + .nanoseconds(Int(min(delay, UInt64(Int.max))))) { [weak self] in
-                self?.refreshIfDue()
-            }
-        }
+        if let nextCheck { scheduleCheck(at: nextCheck, now: now) }
     }
 
-    private static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 0 }
-        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+    private func scheduleCheck(at deadline: UInt64, now: UInt64) {
+        guard policy.refreshProactively else { return }
+        scheduler.schedule(deadline > now ? deadline - now : 0) { [weak self] in
+            self?.refreshIfDue()
+        }
     }
 }

@@ -5,6 +5,11 @@ struct TokenGrant: Sendable {
     var accessToken: String
     var expiresIn: Duration?
     var scope: String?
+    /// The JWT's `exp` and `iat` (seconds since 1970) when the token is a JWT: timing only.
+    var expiry: Double?
+    var issuedAt: Double?
+    /// The answer's `Date` header (seconds since 1970), only to notice clock skew.
+    var serverDate: Double?
 
     var description: String { "TokenGrant(<redacted>)" }
 
@@ -33,7 +38,9 @@ struct TokenGrant: Sendable {
         default:
             break
         }
-        return TokenGrant(accessToken: token, expiresIn: expiresIn, scope: json["scope"] as? String)
+        let jwt = JWTInspection(token)
+        return TokenGrant(accessToken: token, expiresIn: expiresIn, scope: json["scope"] as? String,
+                          expiry: jwt?.number("exp"), issuedAt: jwt?.number("iat"))
     }
 
     /// RFC 6749 §5.2 error fields from a non-200 answer, when the body has them.
@@ -44,18 +51,5 @@ struct TokenGrant: Sendable {
         let error = (json["error"] as? String).map { String($0.prefix(100)) }
         let description = (json["error_description"] as? String).map { String($0.prefix(300)) }
         return (error, description)
-    }
-
-    /// The `exp` claim of a JWT access token, as seconds since 1970. Read for timing only: the
-    /// signature is not checked and nothing else in the token is trusted.
-    static func jwtExpiry(_ token: String) -> Double? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3 else { return nil }
-        var payload = String(parts[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while payload.count % 4 != 0 { payload += "=" }
-        guard let data = Data(base64Encoded: payload),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let exp = json["exp"] as? NSNumber else { return nil }
-        return exp.doubleValue
     }
 }

@@ -19,7 +19,7 @@ extension ConfigTests {
             let directory = ConfigFixture.temporaryDirectory()
             ConfigFixture.write("  \(Self.distinctive)\n", to: directory + "/client_secret")
             let config = try ConfigFixture.parse(Self.base + "\n  client_secret_file: client_secret", baseDirectory: directory)
-            #expect(config.token.clientSecret.value == Self.distinctive)
+            #expect(config.token.clientSecret?.value == Self.distinctive)
             #expect(config.token.secretSource == .file(directory + "/client_secret"))
         }
 
@@ -30,7 +30,7 @@ extension ConfigTests {
             let config = try ConfigFixture.parse(
                 Self.base + "\n  client_secret_file: \(directory)/s",
                 environment: ["BEARER_PROXY_CLIENT_SECRET": "from-env"])
-            #expect(config.token.clientSecret.value == "from-file")
+            #expect(config.token.clientSecret?.value == "from-file")
         }
 
         @Test("unreadable secret file is an error naming token.client_secret_file, without the secret")
@@ -71,7 +71,7 @@ extension ConfigTests {
         @Test("secret comes from BEARER_PROXY_CLIENT_SECRET when the file sets none")
         func environmentSecret() throws {
             let config = try ConfigFixture.parse(Self.base, environment: ["BEARER_PROXY_CLIENT_SECRET": Self.distinctive])
-            #expect(config.token.clientSecret.value == Self.distinctive)
+            #expect(config.token.clientSecret?.value == Self.distinctive)
             #expect(config.token.secretSource == .environment("BEARER_PROXY_CLIENT_SECRET"))
         }
 
@@ -86,7 +86,7 @@ extension ConfigTests {
         func inlineBeatsEnvironment() throws {
             let config = try ConfigFixture.parse(
                 Self.base + "\n  client_secret: inline-one", environment: ["BEARER_PROXY_CLIENT_SECRET": "env-one"])
-            #expect(config.token.clientSecret.value == "inline-one")
+            #expect(config.token.clientSecret?.value == "inline-one")
             #expect(config.token.secretSource == .inline)
         }
 

@@ -21,7 +21,24 @@ final class ProxyHarness: Sendable {
         case wrongName
     }
 
+    /// How the proxy authenticates to the token endpoint (token.auth_method and its keys).
+    enum ClientAuthentication {
+        case basic
+        case post
+        case clientSecretJWT
+        case privateKeyJWT(JWSAlgorithm)
+        case tlsClientAuth
+    }
+
     struct Options {
+        var authentication: ClientAuthentication = .basic
+        /// Configure token.issuer (discovery) instead of token.url.
+        var discovery = false
+        /// The `issuer` the discovery document claims; nil: the right one.
+        var metadataIssuer: String?
+        /// Put the secret in a file (token.client_secret_file) instead of inline.
+        var secretInFile = false
+        var authMethodsSupported = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth"]
         var upstreamCertificate: UpstreamCertificate = .trusted
         /// Point `token.url` at a loopback port nothing listens on.
         var tokenEndpointDown = false
@@ -38,6 +55,8 @@ final class ProxyHarness: Sendable {
     }
 
     let directory: String
+    /// token.client_secret_file when `secretInFile`.
+    var secretPath: String { directory + "/client_secret" }
     let upstream: TestUpstream
     let tokenEndpoint: TestTokenEndpoint
     let proxy: ProxyServer
@@ -68,8 +87,47 @@ final class ProxyHarness: Sendable {
             upstreamTLS = try TLSContext.server(certificateChainPEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM)
         }
         upstream = try TestUpstream(tlsContext: upstreamTLS)
-        tokenEndpoint = try TestTokenEndpoint(tlsContext: goodTLS, clientID: Self.clientID, clientSecret: Self.clientSecret)
+        var tokenTLS = goodTLS
+        var credentialYAML = ""
+        let endpointAuthentication: TestTokenEndpoint.Authentication
+        switch options.authentication {
+        case .basic:
+            endpointAuthentication = .basic
+        case .post:
+            endpointAuthentication = .post
+            credentialYAML = "  auth_method: client_secret_post\n"
+        case .clientSecretJWT:
+            endpointAuthentication = .clientSecretJWT
+            credentialYAML = "  auth_method: client_secret_jwt\n"
+        case .privateKeyJWT(let algorithm):
+            let key = try JWSSigningKey.generate(algorithm == .es256 ? .ecP256 : .rsa)
+            try Data(key.privateKeyPEM().utf8).write(to: URL(fileURLWithPath: directory + "/client_key.pem"))
+            endpointAuthentication = .privateKeyJWT(publicKeyPEM: try key.publicKeyPEM(), algorithm: algorithm, keyID: "itest-key")
+            credentialYAML = "  auth_method: private_key_jwt\n  private_key_file: client_key.pem\n  key_id: itest-key\n  signing_alg: \(algorithm.rawValue)\n"
+        case .tlsClientAuth:
+            let client = try ca.issueClientCertificate(commonName: Self.clientID)
+            try Data(client.certificatePEM.utf8).write(to: URL(fileURLWithPath: directory + "/client.crt"))
+            try Data(client.privateKeyPEM.utf8).write(to: URL(fileURLWithPath: directory + "/client.key"))
+            tokenTLS = try TLSContext.server(certificateChainPEM: goodLeaf.certificatePEM, privateKeyPEM: goodLeaf.privateKeyPEM,
+                                             requiringClientCertificateFrom: ca.certificatePEM)
+            endpointAuthentication = .tlsClientAuth
+            credentialYAML = "  auth_method: tls_client_auth\n  client_cert_file: client.crt\n  client_key_file: client.key\n"
+        }
+        switch options.authentication {
+        case .basic, .post, .clientSecretJWT:
+            if options.secretInFile {
+                try Data((Self.clientSecret + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/client_secret"))
+                credentialYAML += "  client_secret_file: client_secret\n"
+            } else {
+                credentialYAML += "  client_secret: \(Self.clientSecret)\n"
+            }
+        case .privateKeyJWT, .tlsClientAuth:
+            break
+        }
+        tokenEndpoint = try TestTokenEndpoint(tlsContext: tokenTLS, clientID: Self.clientID, clientSecret: Self.clientSecret,
+                                              authentication: endpointAuthentication, authMethodsSupported: options.authMethodsSupported)
         tokenEndpoint.behave(options.tokenBehaviour)
+        if let issuer = options.metadataIssuer { tokenEndpoint.claimIssuer(issuer) }
         tokenEndpoint.delayAnswers(milliseconds: options.tokenDelayMilliseconds)
 
         let caPath = directory + "/ca.pem"
@@ -90,10 +148,9 @@ final class ProxyHarness: Sendable {
               connect_timeout: 2s
               response_timeout: \(options.upstreamResponseTimeout)
             token:
-              url: https://localhost:\(tokenPort)/oauth2/token
+              \(options.discovery ? "issuer: https://localhost:\(tokenPort)" : "url: https://localhost:\(tokenPort)/oauth2/token")
               client_id: \(Self.clientID)
-              client_secret: \(Self.clientSecret)
-              ca_file: \(caPath)
+            \(credentialYAML)  ca_file: \(caPath)
               timeout: \(options.tokenTimeout)
             admin:
               listen: 127.0.0.1:0

@@ -1,0 +1,78 @@
+import BearerTLS
+import Foundation
+
+/// Where the client's secret, private key and certificate live. Files are read again for every
+/// token request, so a rotated secret (e.g. a Kubernetes secret volume) is used at once; the
+/// fingerprint lets `CredentialWatcher` notice a rotation and ask for a new token early.
+struct ClientCredentialSource: Sendable {
+    var method: ClientAuthMethod
+    /// The secret as loaded at startup (used as is for inline and environment secrets).
+    var startupSecret: Secret?
+    var secretSource: SecretSource?
+    var privateKeyFile: String?
+    var clientCertificateFile: String?
+    var clientKeyFile: String?
+
+    init(_ config: TokenConfig) {
+        method = config.authMethod
+        startupSecret = config.clientSecret
+        secretSource = config.secretSource
+        privateKeyFile = config.privateKeyFile
+        clientCertificateFile = config.clientCertificateFile
+        clientKeyFile = config.clientKeyFile
+    }
+
+    /// The files whose change means new credentials.
+    var watchedFiles: [String] {
+        var files: [String] = []
+        if method.usesSecret, case .file(let path) = secretSource { files.append(path) }
+        if method == .privateKeyJWT, let privateKeyFile { files.append(privateKeyFile) }
+        if method == .tlsClientAuth {
+            files += [clientCertificateFile, clientKeyFile].compactMap { $0 }
+        }
+        return files
+    }
+
+    /// SHA-256 over the watched files' contents (an unreadable file counts as empty). Content,
+    /// not mtime: Kubernetes swaps a symlink, and some editors keep the mtime.
+    func fingerprint() -> [UInt8] {
+        var bytes: [UInt8] = []
+        for path in watchedFiles {
+            let contents = (try? ConfigFiles.contents(of: path, limit: TokenConfig.maxPEMFileSize).get()) ?? []
+            bytes += CryptoPrimitives.sha256(contents)
+        }
+        return CryptoPrimitives.sha256(bytes)
+    }
+
+    /// Current credentials. Errors name the file and the reason, never its contents.
+    func load() -> Result<TokenRequest.Credentials, TokenError> {
+        var credentials = TokenRequest.Credentials()
+        if method.usesSecret {
+            if case .file(let path) = secretSource {
+                switch ConfigFiles.contents(of: path, limit: TokenConfig.maxSecretFileSize) {
+                case .failure(let failure):
+                    return .failure(.credentials(failure.message))
+                case .success(let contents):
+                    let value = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                    guard !value.isEmpty else { return .failure(.credentials("\(path) is empty")) }
+                    credentials.secret = Secret(value)
+                }
+            } else {
+                credentials.secret = startupSecret
+            }
+        }
+        if method == .privateKeyJWT, let path = privateKeyFile {
+            switch ConfigFiles.contents(of: path, limit: TokenConfig.maxPEMFileSize) {
+            case .failure(let failure):
+                return .failure(.credentials(failure.message))
+            case .success(let contents):
+                do {
+                    credentials.signingKey = try JWSSigningKey(pem: String(decoding: contents, as: UTF8.self))
+                } catch {
+                    return .failure(.credentials("\(path) is not a usable private key: \(error.reason)"))
+                }
+            }
+        }
+        return .success(credentials)
+    }
+}

@@ -1,0 +1,71 @@
+import Dispatch
+import Synchronization
+
+/// `bearer-proxy token`: one token request with the configured settings, described for an
+/// operator debugging a provider. The token itself appears only with `showToken`; the secret never.
+public enum TokenProbe {
+    public struct Report: Sendable {
+        public var lines: [String]
+        public var succeeded: Bool
+    }
+
+    /// Blocks the calling thread (never an event loop) until the answer or the timeout.
+    public static func run(_ config: TokenConfig, showToken: Bool) -> Report {
+        let loop = EventLoop(index: 0, label: "bearer-proxy.token-probe")
+        let setup = TokenSetup(config: config, loop: loop, resolver: AddressResolver())
+        let outcome = Mutex<Result<TokenGrant, TokenError>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        setup.fetcher.fetch { result in
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        // The fetch has its own timeout per request; discovery may add one more.
+        _ = done.wait(timeout: .now() + .nanoseconds(Int(TokenProvider.nanoseconds(config.timeout * 3))))
+        let result = outcome.withLock { $0 } ?? .failure(.unreachable("no answer within \(config.timeout * 3)"))
+        return describe(config, metadata: setup.locator.metadata, result: result, showToken: showToken)
+    }
+
+    static func describe(
+        _ config: TokenConfig, metadata: AuthorizationServerMetadata?, result: Result<TokenGrant, TokenError>, showToken: Bool
+    ) -> Report {
+        var lines: [String] = []
+        if let issuer = config.issuer {
+            lines.append("issuer: \(issuer)")
+            if let metadata {
+                lines.append("token endpoint: \(metadata.tokenEndpoint) (discovered)")
+                lines.append("auth methods offered: \(metadata.authMethodsSupported.joined(separator: ", "))")
+            }
+        } else if let url = config.url {
+            lines.append("token endpoint: \(url)")
+        }
+        lines.append("client_id: \(config.clientID)")
+        lines.append("auth method: \(config.authMethod.rawValue)"
+            + (config.authMethod == .privateKeyJWT ? " (\(config.signingAlgorithm?.rawValue ?? "-")\(config.keyID.map { ", kid \($0)" } ?? ""))" : ""))
+        lines.append("scopes requested: \(config.scopes.isEmpty ? "(none)" : config.scopes.joined(separator: " "))")
+        switch result {
+        case .failure(let error):
+            lines.append("FAILED: \(error)")
+            if error.kind == .configuration {
+                lines.append("(a configuration error: check client_id, the credential and the auth method)")
+            }
+            return Report(lines: lines, succeeded: false)
+        case .success(let grant):
+            lines.append("scopes granted: \(grant.scope ?? "(not stated; RFC 6749 §5.1: as requested)")")
+            switch TokenLifetime.of(grant, defaultLifetime: config.defaultLifetime, now: TokenClock.system.secondsSince1970()) {
+            case .success(let lifetime):
+                let source = grant.expiresIn != nil ? "expires_in" : grant.expiry != nil ? "JWT exp" : "default_lifetime"
+                lines.append("lifetime: \(ConfigDuration.format(lifetime)) (from \(source))")
+            case .failure(let error):
+                lines.append("lifetime: unusable (\(error))")
+            }
+            if let jwt = JWTInspection(grant.accessToken) {
+                lines.append("JWT header: \(JWTInspection.text(jwt.header))")
+                lines.append("JWT claims: \(JWTInspection.text(jwt.claims))")
+            } else {
+                lines.append("token: opaque (not a JWT), \(grant.accessToken.utf8.count) characters")
+            }
+            lines.append(showToken ? "access_token: \(grant.accessToken)" : "access_token: <hidden; --show-token prints it>")
+            return Report(lines: lines, succeeded: true)
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import BearerTLS
+import Logging
+
+/// Builds the token machinery from `token:` the same way for the proxy and for `bearer-proxy token`.
+struct TokenSetup {
+    let locator: TokenEndpointLocator
+    let fetcher: OAuthTokenFetcher
+    let credentials: ClientCredentialSource
+
+    init(config: TokenConfig, loop: EventLoop, resolver: AddressResolver) {
+        let tls = TokenTLSContexts(config)
+        let timeout = config.timeout
+        let mode: TokenEndpointLocator.Mode
+        if let url = config.url {
+            mode = .fixed(url)
+        } else {
+            mode = .discover(issuer: config.issuer!, method: config.authMethod, allowHTTP: config.insecureHTTP)
+        }
+        locator = TokenEndpointLocator(mode: mode) { url, completion in
+            let endpoint: Endpoint
+            do throws(TokenError) {
+                endpoint = Endpoint(host: url.host, port: url.port, tlsContext: url.isTLS ? try tls.current() : nil)
+            } catch {
+                completion(.failure(.invalidResponse("\(error)")))
+                return
+            }
+            BufferedHTTPClient.send(TokenEndpointLocator.request(for: url), to: endpoint, on: loop, resolver: resolver,
+                                    timeout: timeout, maxResponseBytes: TokenEndpointLocator.maxDocumentBytes, completion: completion)
+        }
+        credentials = ClientCredentialSource(config)
+        fetcher = OAuthTokenFetcher(
+            parameters: TokenRequest.Parameters(
+                clientID: config.clientID, authMethod: config.authMethod, scopes: config.scopes,
+                audience: config.audience, resources: config.resources, extraParameters: config.extraParameters,
+                keyID: config.keyID, signingAlgorithm: config.signingAlgorithm),
+            locator: locator, credentials: credentials, tls: tls,
+            loop: loop, resolver: resolver, timeout: timeout)
+    }
+}

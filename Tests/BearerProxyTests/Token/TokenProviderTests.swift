@@ -1,0 +1,287 @@
+import Foundation
+import Testing
+@testable import BearerProxy
+
+/// The refresh schedule, single flight, backoff and invalidation, with an injected clock and
+/// hand-fired timers: no test sleeps.
+@Suite("TokenProvider")
+struct TokenProviderTests {
+    @Test("1,000 concurrent first callers share exactly one token request")
+    func singleFlightBurst() async throws {
+        let harness = ProviderHarness()
+        DispatchQueue.concurrentPerform(iterations: 1000) { _ in harness.ask() }
+        #expect(harness.fetcher.callCount == 1)
+        harness.fetcher.answer(.success(TokenFixture.grant("tok-1")))
+        #expect(harness.answerTokens == Array(repeating: "tok-1", count: 1000))
+        #expect(harness.provider.status.fetches == 1)
+    }
+
+    @Test("the token is reused until expiry minus the default margin min(60s, 10%), then refreshed in the background")
+    func refreshSchedule() {
+        let harness = ProviderHarness()
+        harness.warm(lifetime: 300)
+        // 10% of 300 s = 30 s before expiry.
+        #expect(harness.scheduler.delays == [270_000_000_000])
+        harness.clock.advance(.seconds(269))
+        harness.ask()
+        #expect(harness.fetcher.callCount == 1)
+        harness.clock.advance(.seconds(1))
+        harness.scheduler.fireAll()
+        #expect(harness.fetcher.callCount == 2)
+        // While the refresh is in flight, callers get the current token at once.
+        harness.ask()
+        harness.ask()
+        #expect(harness.answerTokens == ["tok-1", "tok-1", "tok-1"])
+        #expect(harness.fetcher.callCount == 2)
+        harness.fetcher.answer(.success(TokenFixture.grant("tok-2")))
+        harness.clearAnswers()
+        harness.ask()
+        #expect(harness.answerTokens == ["tok-2"])
+    }
+
+    @Test("a long lifetime refreshes 60 s before expiry; a configured margin wins")
+    func margins() {
+        let long = ProviderHarness()
+        long.warm(lifetime: 3600)
+        #expect(long.scheduler.delays == [3540_000_000_000])
+        let configured = ProviderHarness(policy: .init(refreshMargin: .seconds(120), defaultLifetime: .seconds(300)))
+        configured.warm(lifetime: 3600)
+        #expect(configured.scheduler.delays == [3480_000_000_000])
+    }
+
+    @Test("proactive refresh is moved earlier by up to 20% of the margin at random, so many proxies spread out")
+    func refreshJitter() {
+        let harness = ProviderHarness(random: 0.5)
+        harness.warm(lifetime: 3600)
+        // margin 60 s + 0.5 × 20% × 60 s = 66 s before expiry.
+        #expect(harness.scheduler.delays == [3534_000_000_000])
+    }
+
+    @Test("when refresh fails, the current token is still served until it expires, never after")
+    func failureKeepsValidToken() {
+        let harness = ProviderHarness()
+        harness.warm(lifetime: 300)
+        harness.clock.advance(.seconds(271))
+        harness.ask()
+        harness.fetcher.answer(.failure(.unreachable("connection refused")))
+        harness.clock.advance(.seconds(28))
+        harness.ask()
+        #expect(harness.answerTokens == ["tok-1", "tok-1"])
+        harness.clearAnswers()
+        harness.clock.advance(.seconds(1))
+        harness.ask()
+        // Expired: the caller is not given the old token; it waits for a new fetch, which fails.
+        #expect(harness.answers.isEmpty)
+        #expect(harness.fetcher.inFlight == 1)
+        harness.fetcher.answer(.failure(.unreachable("connection refused")))
+        guard case .failure = harness.answers.first else {
+            Issue.record("an expired token was served")
+            return
+        }
+        #expect(!harness.provider.status.hasValidToken)
+    }
+
+    @Test("a dead endpoint costs one request per backoff step, not one per caller; callers get 503 with Retry-After")
+    func backoffAbsorbsCallers() {
+        let harness = ProviderHarness(random: 1)
+        harness.ask()
+        harness.fetcher.answer(.failure(.unreachable("connection refused")))
+        harness.clearAnswers()
+        for _ in 0..<100 { harness.ask() }
+        #expect(harness.fetcher.callCount == 1)
+        let retryAfters = harness.answers.compactMap { result -> Int? in
+            if case .failure(.backingOff(_, let seconds)) = result { return seconds }
+            return nil
+        }
+        #expect(retryAfters == Array(repeating: 1, count: 100))
+        // The timer retries in the background: 1 s, then 2 s, 4 s ... capped at 30 s.
+        var delays: [UInt64] = []
+        for _ in 0..<7 {
+            delays.append(harness.scheduler.delays.last!)
+            harness.clock.advance(.nanoseconds(Int64(harness.scheduler.delays.last!)))
+            harness.scheduler.fireAll()
+            harness.fetcher.answer(.failure(.rejected(status: 503, error: nil, errorDescription: nil)))
+        }
+        #expect(delays.map { $0 / 1_000_000_000 } == [1, 2, 4, 8, 16, 30, 30])
+        #expect(harness.fetcher.callCount == 8)
+        #expect(harness.provider.status.fetchesFailedTransient == 8)
+    }
+
+    @Test("backoff has equal jitter: half fixed, half random")
+    func backoffJitter() {
+        let policy = TokenProvider.Policy(refreshMargin: nil, defaultLifetime: .seconds(300))
+        let error = TokenError.unreachable("x")
+        #expect(TokenProvider.backoff(after: error, failures: 3, policy: policy, random: 0) == .seconds(2))
+        #expect(TokenProvider.backoff(after: error, failures: 3, policy: policy, random: 0.5) == .seconds(3))
+        #expect(TokenProvider.backoff(after: error, failures: 3, policy: policy, random: 1) == .seconds(4))
+    }
+
+    @Test("invalid_client, unauthorized_client and invalid_scope are configuration errors retried slowly (30 s, then up to 5 min)")
+    func configurationErrorsRetrySlowly() {
+        for code in ["invalid_client", "unauthorized_client", "invalid_scope"] {
+            let error = TokenError.rejected(status: 400, error: code, errorDescription: "no")
+            #expect(error.kind == .configuration)
+        }
+        let harness = ProviderHarness(random: 1)
+        harness.ask()
+        harness.fetcher.answer(.failure(.rejected(status: 401, error: "invalid_client", errorDescription: "bad secret")))
+        #expect(harness.scheduler.delays == [30_000_000_000])
+        #expect(harness.provider.status.fetchesFailedConfiguration == 1)
+        #expect(harness.provider.status.lastFailure == #"token endpoint answered 401 error=invalid_client error_description="bad secret""#)
+    }
+
+    @Test("network failures, 5xx, 429 and malformed bodies (an empty 200 too) are transient")
+    func transientClassification() {
+        #expect(TokenError.unreachable("refused").kind == .transient)
+        #expect(TokenError.rejected(status: 502, error: nil, errorDescription: nil).kind == .transient)
+        #expect(TokenError.rejected(status: 429, error: nil, errorDescription: nil).kind == .transient)
+        #expect(TokenError.invalidResponse("empty").kind == .transient)
+        #expect(throws: TokenError.invalidResponse("body is not a JSON object")) { try TokenGrant.parse([]) }
+    }
+
+    @Test("Retry-After from the endpoint stretches the backoff (RFC 9110 §10.2.3), capped at 10 min")
+    func retryAfterHonoured() {
+        let harness = ProviderHarness()
+        harness.ask()
+        harness.fetcher.answer(.failure(.rejected(status: 429, error: nil, errorDescription: nil, retryAfterSeconds: 120)))
+        #expect(harness.scheduler.delays == [120_000_000_000])
+        harness.clearAnswers()
+        harness.ask()
+        guard case .failure(let error) = harness.answers.first else { Issue.record("no failure"); return }
+        #expect(error.retryAfterSeconds == 120)
+        let policy = TokenProvider.Policy(refreshMargin: nil, defaultLifetime: .seconds(300))
+        #expect(TokenProvider.backoff(after: .rejected(status: 503, error: nil, errorDescription: nil, retryAfterSeconds: 86400),
+                                      failures: 1, policy: policy, random: 0) == .seconds(600))
+    }
+
+    @Test("invalidate drops the current token and fetches one new token; callers wait for it instead of reusing the bad one")
+    func invalidateCurrent() {
+        let harness = ProviderHarness()
+        harness.warm()
+        harness.clock.advance(.seconds(10))
+        let bad = harness.provider.status
+        #expect(bad.hasValidToken)
+        harness.ask()
+        guard case .success(let token) = harness.answers.first else { Issue.record("no token"); return }
+        harness.clearAnswers()
+        #expect(harness.provider.invalidate(token) == .refreshing)
+        #expect(harness.fetcher.callCount == 2)
+        for _ in 0..<10 { harness.ask() }
+        #expect(harness.answers.isEmpty)
+        // Every rejected request of the same token: one fetch in all.
+        #expect(harness.provider.invalidate(token) == .alreadyReplaced)
+        harness.fetcher.answer(.success(TokenFixture.grant("tok-2")))
+        #expect(harness.answerTokens == Array(repeating: "tok-2", count: 10))
+        #expect(harness.fetcher.callCount == 2)
+        #expect(harness.provider.status.invalidations == 1)
+    }
+
+    @Test("invalidate within the minimum interval keeps the token, says tooSoon, and refreshes when the interval ends")
+    func invalidateTooSoon() {
+        let harness = ProviderHarness()
+        harness.warm()
+        harness.ask()
+        guard case .success(let token) = harness.answers.first else { Issue.record("no token"); return }
+        harness.clock.advance(.seconds(1))
+        #expect(harness.provider.invalidate(token) == .tooSoon)
+        #expect(harness.fetcher.callCount == 1)
+        // Scheduled for 5 s after the first fetch started, i.e. 4 s from now.
+        #expect(harness.scheduler.delays.last == 4_000_000_000)
+        harness.clock.advance(.seconds(4))
+        harness.scheduler.fireAll()
+        #expect(harness.fetcher.callCount == 2)
+    }
+
+    @Test("invalidate of a token that is no longer current does nothing")
+    func invalidateStale() {
+        let harness = ProviderHarness()
+        harness.warm("tok-1")
+        harness.ask()
+        guard case .success(let old) = harness.answers.first else { Issue.record("no token"); return }
+        harness.clock.advance(.seconds(10))
+        harness.provider.credentialsChanged()
+        harness.fetcher.answer(.success(TokenFixture.grant("tok-2")))
+        harness.clock.advance(.seconds(10))
+        #expect(harness.provider.invalidate(old) == .alreadyReplaced)
+        harness.clearAnswers()
+        harness.ask()
+        #expect(harness.answerTokens == ["tok-2"])
+    }
+
+    @Test("changed credentials fetch a new token at once, even after invalid_client, while the old token keeps serving")
+    func credentialsChanged() {
+        let harness = ProviderHarness()
+        harness.warm()
+        harness.clock.advance(.seconds(10))
+        harness.provider.credentialsChanged()
+        #expect(harness.fetcher.callCount == 2)
+        harness.fetcher.answer(.failure(.rejected(status: 401, error: "invalid_client", errorDescription: nil)))
+        harness.clock.advance(.seconds(6))
+        // A second rotation (the fixed secret) does not wait out the 30 s configuration backoff.
+        harness.provider.credentialsChanged()
+        #expect(harness.fetcher.callCount == 3)
+        harness.clearAnswers()
+        harness.ask()
+        #expect(harness.answerTokens == ["tok-1"])
+        harness.fetcher.answer(.success(TokenFixture.grant("tok-2")))
+        harness.clearAnswers()
+        harness.ask()
+        #expect(harness.answerTokens == ["tok-2"])
+    }
+
+    @Test("credentials changed during the minimum interval are picked up when it ends")
+    func credentialsChangedTooSoon() {
+        let harness = ProviderHarness()
+        harness.warm()
+        harness.clock.advance(.seconds(2))
+        harness.provider.credentialsChanged()
+        #expect(harness.fetcher.callCount == 1)
+        #expect(harness.scheduler.delays.last == 3_000_000_000)
+        harness.clock.advance(.seconds(3))
+        harness.scheduler.fireAll()
+        #expect(harness.fetcher.callCount == 2)
+    }
+
+    @Test("without expires_in the JWT's exp is used, counted from its iat so a skewed server clock does not matter")
+    func jwtLifetime() throws {
+        func jwt(_ claims: String) -> String {
+            "eyJhbGciOiJub25lIn0." + Base64URL.encode(Array(claims.utf8)) + ".sig"
+        }
+        let now = 1_700_000_000.0
+        // Server clock 10 minutes ahead: exp - now would be 15 min, exp - iat is the real 5 min.
+        let skewed = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil, expiry: now + 900, issuedAt: now + 600)
+        #expect(try TokenLifetime.of(skewed, defaultLifetime: .seconds(60), now: now).get() == .seconds(300))
+        let noIat = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil, expiry: now + 120, issuedAt: nil)
+        #expect(try TokenLifetime.of(noIat, defaultLifetime: .seconds(60), now: now).get() == .seconds(120))
+        let opaque = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil)
+        #expect(try TokenLifetime.of(opaque, defaultLifetime: .seconds(60), now: now).get() == .seconds(60))
+        let parsed = try? TokenGrant.parse(Array(#"{"access_token":"\#(jwt(#"{"exp":1700000300,"iat":1700000000}"#))","token_type":"Bearer"}"#.utf8))
+        #expect(parsed?.expiry == 1_700_000_300)
+        #expect(parsed?.issuedAt == 1_700_000_000)
+    }
+
+    @Test("a token endpoint Date header more than a minute off the local clock is logged once; expiry still uses the local clock")
+    func clockSkewWarning() {
+        let buffer = CapturingLogHandler.Buffer()
+        let harness = ProviderHarness(logger: CapturingLogHandler.logger(into: buffer))
+        var grant = TokenFixture.grant("tok-1", expiresIn: 300)
+        grant.serverDate = 1_700_000_000 + 3600
+        harness.ask()
+        harness.fetcher.answer(.success(grant))
+        harness.clock.advance(.seconds(280))
+        harness.ask()
+        harness.fetcher.answer(.success(grant))
+        #expect(buffer.text.components(separatedBy: "clock differs").count == 2)
+        #expect(buffer.text.contains("date_header"))
+        // 300 s from the second fetch, not shortened or stretched by the server's clock.
+        #expect(harness.provider.status.secondsUntilExpiry == 300)
+        var close = TokenFixture.grant()
+        close.serverDate = 1_700_000_000 + 280 + 30
+        let quiet = CapturingLogHandler.Buffer()
+        let other = ProviderHarness(logger: CapturingLogHandler.logger(into: quiet))
+        other.clock.advance(.seconds(280))
+        other.ask()
+        other.fetcher.answer(.success(close))
+        #expect(!quiet.text.contains("clock differs"))
+    }
+}
