@@ -6,7 +6,7 @@ extension TokenConfig {
         "url", "issuer", "client_id", "auth_method", "client_secret_file", "client_secret",
         "private_key_file", "key_id", "signing_alg", "client_cert_file", "client_key_file",
         "scopes", "audience", "resource", "extra_params",
-        "ca_file", "insecure_http", "insecure_skip_verify", "timeout", "refresh_margin", "default_lifetime",
+        "ca_file", "insecure_http", "insecure_skip_verify", "timeout", "refresh_margin", "default_lifetime", "min_request_interval",
     ]
     /// Secret files hold one line; anything bigger is the wrong file.
     static let maxSecretFileSize = 64 << 10
@@ -104,7 +104,8 @@ extension TokenConfig {
             insecureSkipVerify: try section.bool("insecure_skip_verify") ?? false,
             timeout: try section.duration("timeout") ?? defaultTimeout,
             refreshMargin: try section.duration("refresh_margin", allowZero: true),
-            defaultLifetime: try section.duration("default_lifetime") ?? defaultDefaultLifetime)
+            defaultLifetime: try section.duration("default_lifetime") ?? defaultDefaultLifetime,
+            minRequestInterval: try section.duration("min_request_interval", allowZero: true) ?? defaultMinRequestInterval)
     }
 
     /// Keys that belong to another method are an error rather than silently unused.

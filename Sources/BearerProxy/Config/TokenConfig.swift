@@ -45,6 +45,10 @@ public struct TokenConfig: Sendable, Equatable {
     public var refreshMargin: Duration?
     /// Lifetime assumed when the response has no `expires_in` and the token is no JWT with `exp`.
     public var defaultLifetime: Duration
+    /// No two token requests start closer together than this when they are asked for by upstream
+    /// 401s or credential rotation, so a storm of rejections is not a storm of token requests.
+    public var minRequestInterval: Duration
+    public static let defaultMinRequestInterval: Duration = .seconds(5)
 
     public init(
         url: EndpointURL?,
@@ -67,8 +71,10 @@ public struct TokenConfig: Sendable, Equatable {
         insecureSkipVerify: Bool = false,
         timeout: Duration = TokenConfig.defaultTimeout,
         refreshMargin: Duration? = nil,
-        defaultLifetime: Duration = TokenConfig.defaultDefaultLifetime
+        defaultLifetime: Duration = TokenConfig.defaultDefaultLifetime,
+        minRequestInterval: Duration = TokenConfig.defaultMinRequestInterval
     ) {
+        self.minRequestInterval = minRequestInterval
         self.url = url
         self.issuer = issuer
         self.clientID = clientID

@@ -1,7 +1,7 @@
 extension UpstreamConfig {
     static let keys = [
         "url", "ca_file", "insecure_http", "insecure_skip_verify",
-        "connect_timeout", "response_timeout", "pool",
+        "connect_timeout", "response_timeout", "pool", "retry_unauthorized",
     ]
     static let poolKeys = ["max_idle", "idle_timeout"]
 
@@ -20,7 +20,14 @@ extension UpstreamConfig {
             connectTimeout: try section.duration("connect_timeout") ?? defaultConnectTimeout,
             responseTimeout: try section.duration("response_timeout") ?? defaultResponseTimeout,
             poolMaxIdle: try pool?.integer("max_idle", in: 1...Int.max) ?? defaultPoolMaxIdle,
-            poolIdleTimeout: try pool?.duration("idle_timeout") ?? defaultPoolIdleTimeout)
+            poolIdleTimeout: try pool?.duration("idle_timeout") ?? defaultPoolIdleTimeout,
+            retryUnauthorized: try section.value("retry_unauthorized") { text throws(InvalidValue) in
+                guard let value = RetryUnauthorized(rawValue: text) else {
+                    let names = RetryUnauthorized.allCases.map(\.rawValue)
+                    throw InvalidValue("must be one of \(names.joined(separator: ", "))" + KeySuggestion.hint(for: text, among: names))
+                }
+                return value
+            } ?? .invalidToken)
     }
 }
 

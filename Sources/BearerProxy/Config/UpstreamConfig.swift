@@ -17,6 +17,18 @@ public struct UpstreamConfig: Sendable, Equatable {
     /// Idle keep-alive connections kept per event loop.
     public var poolMaxIdle: Int
     public var poolIdleTimeout: Duration
+    /// Which upstream 401 answers make the proxy drop its token, fetch a new one and replay the
+    /// request once (a request without a body only).
+    public var retryUnauthorized: RetryUnauthorized
+
+    public enum RetryUnauthorized: String, Sendable, Equatable, CaseIterable {
+        /// Only `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1).
+        case invalidToken = "invalid_token"
+        /// Any 401.
+        case any
+        /// Never: every 401 goes to the client as it came.
+        case never
+    }
 
     public init(
         url: EndpointURL,
@@ -25,8 +37,10 @@ public struct UpstreamConfig: Sendable, Equatable {
         connectTimeout: Duration = UpstreamConfig.defaultConnectTimeout,
         responseTimeout: Duration = UpstreamConfig.defaultResponseTimeout,
         poolMaxIdle: Int = UpstreamConfig.defaultPoolMaxIdle,
-        poolIdleTimeout: Duration = UpstreamConfig.defaultPoolIdleTimeout
+        poolIdleTimeout: Duration = UpstreamConfig.defaultPoolIdleTimeout,
+        retryUnauthorized: RetryUnauthorized = .invalidToken
     ) {
+        self.retryUnauthorized = retryUnauthorized
         self.url = url
         self.caFile = caFile
         self.insecureSkipVerify = insecureSkipVerify

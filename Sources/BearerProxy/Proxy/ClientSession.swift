@@ -40,6 +40,9 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         var responseBody: BodyDecoder?
         var clientFraming: ForwardingRules.ClientFraming = .none
         var responseBytesSent = 0
+        /// The token this attempt carries, to drop it if the upstream rejects it.
+        var token: AccessToken?
+        var retriedAfterUnauthorized = false
         var requestBytesForwarded: UInt64 = 0
         var responseHeadSent = false
 
@@ -247,6 +250,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             : exchange.upstreamHead
         exchange.upstream = upstream
         exchange.upstreamReused = reused
+        exchange.token = token
         if case .none = exchange.requestFraming { exchange.upstreamHead = head }
         state = .exchanging
         upstream.write(head)
@@ -329,6 +333,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
                 }
                 continue
             }
+            if head.status == 401, retryWithNewToken(after: head) { return }
             let framing: BodyFraming
             do {
                 framing = try head.bodyFraming(requestMethodIsHEAD: exchange.head.isHEAD)
@@ -405,6 +410,60 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         } else {
             close(graceful: true)
         }
+    }
+
+    // MARK: Upstream 401
+
+    /// The upstream rejected our token. Drop it (if it is still the current one), get a new one
+    /// and replay the request once, when the request can be replayed: it has no body, so nothing
+    /// of it is lost. Returns false when the 401 must go to the client as it came.
+    private func retryWithNewToken(after response: ResponseHead) -> Bool {
+        guard let exchange, let token = exchange.token, !exchange.retriedAfterUnauthorized,
+              exchange.requestComplete, Self.isReplayable(exchange.requestFraming) else { return false }
+        switch context.settings.retryUnauthorized {
+        case .never:
+            return false
+        case .any:
+            break
+        case .invalidToken:
+            // RFC 6750 §3.1: the resource server says the token itself is bad.
+            guard Self.saysInvalidToken(response) else { return false }
+        }
+        if context.tokens.invalidate(token) == .tooSoon { return false }
+        context.logger.info("upstream rejected the bearer token; retrying once with a new token", metadata: [
+            "path": "\(exchange.head.targetString.split(separator: "?", maxSplits: 1).first ?? "")",
+        ])
+        // The 401's body is not wanted: close rather than drain that connection.
+        exchange.upstream?.close()
+        exchange.upstream = nil
+        exchange.retriedAfterUnauthorized = true
+        exchange.response = nil
+        exchange.responseBody = nil
+        exchange.responseInput = []
+        exchange.upstreamHead = []
+        exchange.upstreamReused = false
+        exchange.token = nil
+        state = .waitingForToken
+        context.tokens.token(on: loop) { [self] result in
+            loop.assertOnLoop()
+            tokenArrived(result)
+        }
+        return true
+    }
+
+    private static func isReplayable(_ framing: BodyFraming) -> Bool {
+        switch framing {
+        case .none, .contentLength(0): return true
+        default: return false
+        }
+    }
+
+    private static func saysInvalidToken(_ response: ResponseHead) -> Bool {
+        for field in response.fields where response.fieldNameIs(field, "www-authenticate") {
+            let value = String(decoding: response.value(field), as: UTF8.self).lowercased()
+            if value.contains("bearer"), value.contains("invalid_token") { return true }
+        }
+        return false
     }
 
     // MARK: Failures

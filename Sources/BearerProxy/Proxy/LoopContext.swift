@@ -12,6 +12,7 @@ struct SessionSettings: Sendable {
     var responseTimeout: Duration
     /// Largest request body accepted; nil: no limit.
     var maxBodySize: UInt64?
+    var retryUnauthorized: UpstreamConfig.RetryUnauthorized = .invalidToken
 }
 
 /// What the sessions of one loop share: their upstream pool and the process-wide services.

@@ -55,7 +55,8 @@ public final class ProxyServer: Sendable {
         let setup = TokenSetup(config: config.token, loop: tokenLoop, resolver: resolver)
         let tokens = TokenProvider(
             fetcher: setup.fetcher,
-            policy: .init(refreshMargin: config.token.refreshMargin, defaultLifetime: config.token.defaultLifetime),
+            policy: .init(refreshMargin: config.token.refreshMargin, defaultLifetime: config.token.defaultLifetime,
+                          minimumInterval: config.token.minRequestInterval),
             logger: logger)
         self.tokens = tokens
         credentialWatcher = CredentialWatcher(source: setup.credentials) { [weak tokens] in tokens?.credentialsChanged() }
@@ -70,7 +71,7 @@ public final class ProxyServer: Sendable {
             httpLimits: limits, upstreamHTTPLimits: .upstreamDefault,
             headerTimeout: config.timeouts.headerRead, idleTimeout: config.timeouts.idle,
             bodyTimeout: config.timeouts.bodyRead, responseTimeout: config.upstream.responseTimeout,
-            maxBodySize: config.limits.maxBodySize)
+            maxBodySize: config.limits.maxBodySize, retryUnauthorized: config.upstream.retryUnauthorized)
         let connections = ConnectionCounter(limit: config.limits.maxConnections)
         let poolSettings = UpstreamPool.Settings(
             maxIdle: config.upstream.poolMaxIdle, idleTimeout: config.upstream.poolIdleTimeout,

@@ -47,6 +47,8 @@ final class ProxyHarness: Sendable {
         var workers = 2
         var upstreamResponseTimeout = "5s"
         var tokenTimeout = "2s"
+        /// `token.min_request_interval`; "0s" lets a test see a 401 replaced at once.
+        var tokenMinRequestInterval = "5s"
         /// Base path of `upstream.url` ("" or "/v2").
         var upstreamBasePath = ""
         /// Appended to the config as top-level YAML (whole sections such as `timeouts:`).
@@ -152,6 +154,7 @@ final class ProxyHarness: Sendable {
               client_id: \(Self.clientID)
             \(credentialYAML)  ca_file: \(caPath)
               timeout: \(options.tokenTimeout)
+              min_request_interval: \(options.tokenMinRequestInterval)
             admin:
               listen: 127.0.0.1:0
 
