@@ -473,7 +473,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         guard state != .closed else { return }
         let responseStarted = exchange?.responseHeadSent ?? false
         if error.side == .downstream {
-            context.logger.info("rejected request", metadata: ["client": "\(clientAddress)", "reason": "\(error)"])
+            context.logger.debug("rejected request", metadata: ["client": "\(clientAddress)", "reason": "\(error)"])
         }
         if let exchange {
             logAccess(exchange, status: responseStarted ? (exchange.response?.status ?? 0) : ErrorResponse.status(for: error).code)
