@@ -13,7 +13,9 @@
 # VmHWM, reset before each run through /proc/PID/clear_refs (nginx: summed over its processes).
 #
 # usage: bench/run.sh [-r ROUNDS] [-d SECONDS] [-c "CASES"] [--no-build] [--no-chart]
-#   cases: small64 small256 large256 upload256 idle1000 newconn (default: all)
+#   cases: small64 small256 idle1000 newconn large256 upload256 (default: all, in this order:
+#          RSS is what the process holds, and heap taken by 1 MiB transfers is kept afterwards,
+#          so the cases that report idle memory run before the big ones)
 #   env:   TOKEN_LIFETIME (s, default 120), POOL (idle upstream connections kept per worker,
 #          default 256), UPSTREAM_WORKERS (default 1), WRK_THREADS (default 1),
 #          ports UP_PORT TOK_PORT SINK_PORT NGX_PORT BP_PORT (18443 18444 18445 18081 18082)
@@ -23,7 +25,7 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
-CASES=${CASES:-"small64 small256 large256 upload256 idle1000 newconn"}
+CASES=${CASES:-"small64 small256 idle1000 newconn large256 upload256"}
 BUILD=1; CHART=1
 while [ $# -gt 0 ]; do
   case $1 in
@@ -236,6 +238,10 @@ reset_hwm() { for p in "$@"; do echo 5 > "/proc/$p/clear_refs" 2>/dev/null || tr
 alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 
 start_rss_ngx=$(status_kib VmRSS $(ngx_pids)); start_rss_bp=$(status_kib VmRSS $bp_pid)
+start_anon_bp=$(status_kib RssAnon $bp_pid); start_file_bp=$(status_kib RssFile $bp_pid)
+# Where bearer-proxy's start RSS lives: resident KiB per mapping (shared libraries are file-backed).
+awk '/^[0-9a-f]+-[0-9a-f]+ / {name = (NF >= 6 ? $6 : "[anon]")} /^Rss:/ {rss[name] += $2}
+     END {for (n in rss) if (rss[n] > 0) printf "%8d KiB  %s\n", rss[n], n}' "/proc/$bp_pid/smaps" | sort -rn > "$rdir/bearer-proxy-start-rss-by-mapping.txt"
 
 # --- check both proxies do the job before measuring ------------------------------------------------
 large_sum=$(sha256sum < large.bin | cut -d' ' -f1)
@@ -309,6 +315,7 @@ cat > "$rdir/meta.json" <<JSON
 {"stamp": "$stamp", "rounds": $ROUNDS, "duration": $DURATION, "cases": "$CASES", "wrk_threads": $WRK_THREADS,
  "pool": $POOL, "upstream_workers": $UPSTREAM_WORKERS, "token_lifetime": $TOKEN_LIFETIME, "refresh_margin": $REFRESH_MARGIN,
  "start_rss_kib": {"nginx": $start_rss_ngx, "bearer-proxy": $start_rss_bp},
+ "start_bp_anon_kib": $start_anon_bp, "start_bp_file_kib": $start_file_bp,
  "end_rss_kib": {"nginx": $end_rss_ngx, "bearer-proxy": $end_rss_bp},
  "bench_seconds": $(( $(date +%s) - t_start )), "nproc": $(nproc), "loadavg": "$(cut -d' ' -f1-3 /proc/loadavg)",
  "git": "$(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD -- Sources || echo '+dirty')"}

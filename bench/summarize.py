@@ -118,7 +118,7 @@ def mib(kib):
 
 
 mem = [
-    ("RSS right after start (after one request)", mib(meta["start_rss_kib"]["bearer-proxy"]), mib(meta["start_rss_kib"]["nginx"])),
+    (f"RSS right after start (after one request; bearer-proxy: {meta['start_bp_anon_kib'] / 1024:.1f} anon + {meta['start_bp_file_kib'] / 1024:.1f} file-backed)", mib(meta["start_rss_kib"]["bearer-proxy"]), mib(meta["start_rss_kib"]["nginx"])),
     ("RSS at the end, idle", mib(meta["end_rss_kib"]["bearer-proxy"]), mib(meta["end_rss_kib"]["nginx"])),
 ]
 if "idle1000" in summary:
@@ -223,19 +223,25 @@ if want_chart:
     fig, ax = plt.subplots(figsize=(10, 4.8), dpi=80)
     n = len(METRICS)
     width = 0.8 / n
+    lo, hi = 1 / 8, 8  # log2 axis; bars start at 1.0 and are clipped to [1/8, 8] (the label keeps the value)
     for i, (k, t, _) in enumerate(METRICS):
         xs = [j + (i - (n - 1) / 2) * width for j in range(len(cases))]
-        ys = [summary[c]["ratio"][k] or 0 for c in cases]
-        bars = ax.bar(xs, ys, width, label=t)
-        for x, y in zip(xs, ys):
-            ax.text(x, y, f"{y:.2f}", ha="center", va="bottom", fontsize=6, rotation=90)
+        ys = [summary[c]["ratio"][k] for c in cases]
+        shown = [min(max(y, lo), hi) if y else 1.0 for y in ys]
+        ax.bar(xs, [s - 1 for s in shown], width, bottom=1.0, label=t)
+        for x, y, s in zip(xs, ys, shown):
+            if y:
+                ax.text(x, s * (1.04 if s >= 1 else 0.96), f"{y:.2f}", ha="center", va="bottom" if s >= 1 else "top", fontsize=6, rotation=90)
+    ax.set_yscale("log", base=2)
+    ax.set_ylim(lo / 1.5, hi * 1.5)
+    ax.set_yticks([1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8])
+    ax.set_yticklabels(["1/8", "1/4", "1/2", "1", "2", "4", "8"])
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(cases)))
     ax.set_xticklabels([CASE_TITLES[c] for c in cases], fontsize=8)
-    ax.set_ylabel("bearer-proxy / nginx")
-    ax.set_title("bearer-proxy / nginx (req/s: higher is better; latency, CPU, RSS: lower is better)\n" + meta["stamp"], fontsize=9)
+    ax.set_ylabel("bearer-proxy / nginx (log scale)")
+    ax.set_title("bearer-proxy / nginx, medians (req/s: higher is better; latency, CPU, RSS: lower is better)\n"
+                 + f"{meta['stamp']}, {meta['rounds']} rounds x {meta['duration']} s, load average at the end {meta['loadavg']}", fontsize=9)
     ax.legend(fontsize=7, ncol=n, loc="upper left")
-    top = max([summary[c]["ratio"][k] or 0 for c in cases for k, _, _ in METRICS] + [1.2])
-    ax.set_ylim(0, top * 1.2)
     fig.tight_layout()
     fig.savefig(os.path.join(rdir, "ratios.png"))
