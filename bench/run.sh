@@ -75,9 +75,10 @@ ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # --- everything started here is stopped on exit --------------------------------------------------
 rm -f "$out/ref.pid" "$out/upstream.pid" # stale files from a killed run (the ports are free, so no nginx of ours runs)
-pids=()
+pids=(); cur_pids=() # long-lived peers; load generators of the current run
 cleanup() {
   set +e
+  pids+=("${cur_pids[@]}")
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for f in "$out/ref.pid" "$out/upstream.pid"; do [ -s "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; done
   sleep 0.5
@@ -277,7 +278,7 @@ run_one() { # case proxy round
   if [ "$cs" = idle1000 ]; then
     ready="$rdir/raw/$cs-$proxy-$round.ready"; rm -f "$ready"
     timeout -k 5 $((DURATION + 120)) python3 "$here/idle_clients.py" "$port" $IDLE_CONNS $((DURATION + 3)) "$ready" \
-      > "$rdir/raw/$cs-$proxy-$round.idle" 2>&1 & idle_pid=$!
+      > "$rdir/raw/$cs-$proxy-$round.idle" 2>&1 & idle_pid=$!; cur_pids+=($idle_pid)
     for _ in $(seq 600); do [ -s "$ready" ] && break; kill -0 $idle_pid 2>/dev/null || break; sleep 0.1; done
     [ -s "$ready" ] || die "$proxy: $IDLE_CONNS idle connections were not all set up in 60 s ($(cat "$rdir/raw/$cs-$proxy-$round.idle"))"
     sleep 0.5
@@ -285,7 +286,10 @@ run_one() { # case proxy round
   fi
   reset_hwm $ps
   local c0 c1; c0=$(cpu_ms $ps)
-  timeout -k 5 $((DURATION + 60)) wrk "${args[@]}" -c"$conns" "http://127.0.0.1:$port$path" > "$raw" 2>&1 || log "$proxy $cs: wrk exited $? (see $raw)"
+  # In the background and waited for, so that a signal's trap runs at once, not after wrk.
+  timeout -k 5 $((DURATION + 60)) wrk "${args[@]}" -c"$conns" "http://127.0.0.1:$port$path" > "$raw" 2>&1 & local wpid=$!
+  cur_pids+=($wpid)
+  wait $wpid || log "$proxy $cs: wrk exited $? (see $raw)"
   alive $ps || die "$proxy died during $cs round $round (see $rdir/*.log, logs/ref.err)"
   c1=$(cpu_ms $ps)
   local hwm rss; hwm=$(status_kib VmHWM $ps); rss=$(status_kib VmRSS $ps)
@@ -293,6 +297,7 @@ run_one() { # case proxy round
     wait $idle_pid || true
     idle_res=$(grep -o 'opened=.*' "$rdir/raw/$cs-$proxy-$round.idle" | tr ' ' ',' || echo "no-result")
   fi
+  cur_pids=() # all ended: never signal a reused pid
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cs" "$proxy" "$round" $((c1 - c0)) "$hwm" "$rss" "$idle_rss" "$idle_res" "$raw" >> "$rdir/runs.tsv"
   awk -v cs="$cs" -v p="$proxy" -v r="$round" -v cpu=$((c1 - c0)) -v hwm="$hwm" '
     /requests in/ {n=$1} /Requests\/sec/ {rps=$2} /Non-2xx/ {bad=$NF} /Socket errors/ {se=$0; sub(/.*errors: /, "", se)}
