@@ -178,6 +178,10 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host localhost:$UP;
       proxy_set_header Authorization "Bearer $TOKEN";
+      # bearer-proxy sets these too (docs/http.md).
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$http_host;
       proxy_ssl_verify on;
       proxy_ssl_trusted_certificate $out/ca.pem;
       proxy_ssl_name localhost;
