@@ -187,6 +187,8 @@ http {
       proxy_ssl_name localhost;
       proxy_ssl_server_name on;
       proxy_ssl_session_reuse on;
+      # bearer-proxy's upstream.connect_timeout default (TCP connect + TLS handshake); nginx's is 60s.
+      proxy_connect_timeout 5s;
       # Stream like a sidecar: no request spooling, no response spooling to temp files.
       proxy_request_buffering off;
       proxy_buffering on;
