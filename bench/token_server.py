@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Minimal OAuth2 token endpoint for benchmarks: client credentials grant, HTTP Basic, TLS.
 
-Counts token requests (GET /count) so a benchmark can check one request per token lifetime.
+Counts token requests and records when each came (GET /count) so a benchmark can check that
+the proxy makes exactly one token request per token lifetime.
+
+usage: token_server.py HOST PORT CERT KEY CLIENT_ID SECRET [LIFETIME_SECONDS=3600]
 """
 import base64, http.server, json, ssl, sys, threading, time
 
 host, port, cert, key, client_id, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 lifetime = int(sys.argv[7]) if len(sys.argv) > 7 else 3600
 count = 0
+times = []  # wall-clock time of each successful token request
 lock = threading.Lock()
 
 
@@ -31,7 +35,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         with lock:
-            self.send_json(200, {"token_requests": count})
+            self.send_json(200, {"token_requests": count, "times": list(times), "lifetime": lifetime, "now": time.time()})
 
     def do_POST(self):
         global count
@@ -44,6 +48,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         with lock:
             count += 1
+            times.append(time.time())
         now = int(time.time())
         header = b64url(json.dumps({"alg": "none", "typ": "at+jwt"}).encode())
         payload = b64url(json.dumps({"sub": client_id, "iat": now, "exp": now + lifetime}).encode())
