@@ -59,10 +59,13 @@ final class Connection: @unchecked Sendable, Expirable {
     var deadline: UInt64 = 0
 
     private let readSource: any DispatchSourceRead
-    private let writeSource: any DispatchSourceWrite
+    /// Made on first need: most connections never fill their socket buffer, and a source that
+    /// is never made costs no registration with the kernel.
+    private var writeSource: (any DispatchSourceWrite)?
     private var readSourceSuspended = true
     private var writeSourceSuspended = true
-    private var pendingCancels = 2
+    /// Sources made and not yet cancelled; the descriptor closes when the last one is.
+    private var liveSources = 1
 
     private var outbound = ByteQueue()
     private var readPaused = false
@@ -91,16 +94,23 @@ final class Connection: @unchecked Sendable, Expirable {
         self.tls = tls
         self.phase = phase
         readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
-        writeSource = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
         readSource.setEventHandler { [unowned self] in self.handleReadable() }
-        writeSource.setEventHandler { [unowned self] in self.handleWritable() }
-        // The descriptor outlives both sources: close it only when the second one is cancelled.
-        let cancel: @Sendable () -> Void = { [self] in
-            pendingCancels -= 1
-            if pendingCancels == 0 { Socket.close(fd) }
-        }
-        readSource.setCancelHandler(handler: cancel)
-        writeSource.setCancelHandler(handler: cancel)
+        readSource.setCancelHandler { [self] in sourceCancelled() }
+    }
+
+    private func makeWriteSource() -> any DispatchSourceWrite {
+        let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
+        source.setEventHandler { [unowned self] in self.handleWritable() }
+        source.setCancelHandler { [self] in sourceCancelled() }
+        liveSources += 1
+        writeSource = source
+        return source
+    }
+
+    /// The descriptor outlives its sources: it is closed when the last one is cancelled.
+    private func sourceCancelled() {
+        liveSources -= 1
+        if liveSources == 0 { Socket.close(fd) }
     }
 
     /// Wraps an accepted socket. Call on `loop.queue`, then set the delegate and call `start()`.
@@ -467,24 +477,28 @@ final class Connection: @unchecked Sendable, Expirable {
         guard phase != .closed else { return }
         if armed, writeSourceSuspended {
             writeSourceSuspended = false
-            writeSource.resume()
+            (writeSource ?? makeWriteSource()).resume()
         } else if !armed, !writeSourceSuspended {
             writeSourceSuspended = true
-            writeSource.suspend()
+            writeSource?.suspend()
         }
     }
 
-    /// A suspended source must be resumed before it is cancelled, or libdispatch traps.
+    /// A suspended source must be resumed before it is released, or libdispatch traps.
+    /// Cancelling first means the resume only delivers the cancellation: a source that was
+    /// never armed is never registered with epoll just to be removed again.
     private func cancelSources() {
+        readSource.cancel()
         if readSourceSuspended {
             readSourceSuspended = false
             readSource.resume()
         }
-        if writeSourceSuspended {
-            writeSourceSuspended = false
-            writeSource.resume()
+        if let writeSource {
+            writeSource.cancel()
+            if writeSourceSuspended {
+                writeSourceSuspended = false
+                writeSource.resume()
+            }
         }
-        readSource.cancel()
-        writeSource.cancel()
     }
 }
