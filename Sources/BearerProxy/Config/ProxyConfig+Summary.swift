@@ -26,7 +26,7 @@ extension ProxyConfig {
         lines.append("admin: \(adminText)")
         lines.append("limits: request line \(limits.maxRequestLine) bytes, head \(limits.maxHeaderBytes) bytes, \(limits.maxHeaderCount) header fields")
         lines.append("timeouts: header read \(d(timeouts.headerRead)), idle \(d(timeouts.idle)), body read \(d(timeouts.bodyRead))")
-        lines.append("log: \(log.level), \(log.format.rawValue)")
+        lines.append("log: \(log.level), \(log.format.rawValue), access log \(log.access ? (log.accessQuery ? "on (with query)" : "on") : "off")")
         lines.append("drain timeout: \(d(drainTimeout))")
         lines += warnings()
         return lines

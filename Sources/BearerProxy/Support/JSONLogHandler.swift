@@ -1,15 +1,17 @@
 import Foundation
 import Logging
 
-/// One JSON object per line on standard error: `ts`, `level`, `msg`, then the metadata.
+/// One JSON object per line: `ts`, `level`, `logger`, `msg`, then the metadata.
 /// For log collectors that parse structured lines (`log.format: json`).
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     private let label: String
+    private let writer: LogWriter
 
-    public init(label: String) {
+    public init(label: String, writer: LogWriter = .standardError) {
         self.label = label
+        self.writer = writer
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -20,22 +22,18 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var fields = self.metadata
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(event.level)\",\"logger\":\"\(ErrorResponse.escapeJSON(label))\",\"msg\":\"\(ErrorResponse.escapeJSON(event.message.description))\""
+        var line = "{\"ts\":\"\(LogTimestamp.now())\",\"level\":\"\(event.level)\",\"logger\":\"\(ErrorResponse.escapeJSON(label))\",\"msg\":\"\(ErrorResponse.escapeJSON(event.message.description))\""
         for key in fields.keys.sorted() {
             line += ",\"\(ErrorResponse.escapeJSON(key))\":\"\(ErrorResponse.escapeJSON(fields[key]!.description))\""
         }
         line += "}\n"
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if n <= 0 { break }
-                offset += n
-            }
-        }
+        writer.write(line)
     }
+}
 
-    private static func timestamp() -> String {
+/// ISO 8601 UTC with milliseconds, as log collectors expect.
+enum LogTimestamp {
+    static func now() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var tm = tm()

@@ -43,6 +43,8 @@ final class TokenProvider: Sendable {
         var secondsUntilExpiry: Double?
         var lastFailure: String?
         var fetches: Int
+        /// Finished fetches by outcome, for the token fetch metrics.
+        var fetchOutcomes: (succeeded: Int, failed: Int) = (0, 0)
     }
 
     private struct State {
@@ -53,6 +55,7 @@ final class TokenProvider: Sendable {
         var consecutiveFailures = 0
         var retryNotBefore: UInt64 = 0
         var fetches = 0
+        var fetchOutcomes: (succeeded: Int, failed: Int) = (0, 0)
     }
 
     private let fetcher: any TokenFetching
@@ -122,7 +125,8 @@ final class TokenProvider: Sendable {
             let valid = state.token.map { now < $0.expiresAt } ?? false
             let remaining = state.token.map { Double(Int64($0.expiresAt) - Int64(now)) / 1e9 }
             return Status(hasValidToken: valid, secondsUntilExpiry: valid ? remaining : nil,
-                          lastFailure: state.lastFailure?.description, fetches: state.fetches)
+                          lastFailure: state.lastFailure?.description, fetches: state.fetches,
+                          fetchOutcomes: state.fetchOutcomes)
         }
     }
 
@@ -166,10 +170,12 @@ final class TokenProvider: Sendable {
                 state.lastFailure = nil
                 state.consecutiveFailures = 0
                 state.retryNotBefore = 0
+                state.fetchOutcomes.succeeded += 1
                 nextCheck = token.refreshAt
             case .failure(let error):
                 state.lastFailure = error
                 state.consecutiveFailures += 1
+                state.fetchOutcomes.failed += 1
                 let backoff = min(Self.nanoseconds(policy.maximumBackoff),
                                   Self.nanoseconds(policy.minimumBackoff) << UInt64(min(state.consecutiveFailures - 1, 16)))
                 state.retryNotBefore = now &+ backoff

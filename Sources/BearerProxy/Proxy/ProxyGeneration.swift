@@ -1,0 +1,114 @@
+import BearerTLS
+import Logging
+
+/// Everything derived from one loaded configuration: the token provider and one context per loop.
+///
+/// New connections get the current generation; a reload builds a new one and swaps it in, while
+/// connections already open finish on the generation they started with.
+final class ProxyGeneration: Sendable {
+    let number: Int
+    let config: ProxyConfig
+    let tokens: TokenProvider
+    let contexts: [LoopContext]
+    /// Set only when this generation made its own provider (the first, or new token settings):
+    /// its first fetch should start now rather than with the first request.
+    let startsNewProvider: Bool
+    let tokenLoop: EventLoop
+
+    /// What the generation is built from besides the configuration; fixed for the process's life.
+    struct Services: Sendable {
+        var group: EventLoopGroup
+        var tokenLoop: EventLoop
+        var resolver: AddressResolver
+        var metrics: ProxyMetrics
+        var logger: Logger
+    }
+
+    /// Builds contexts for `config`. Reuses `previous`'s token provider (and so its cached token)
+    /// when the token settings, secret included, did not change.
+    init(number: Int, config: ProxyConfig, listenPort: UInt16, services: Services, previous: ProxyGeneration?) throws(StartupError) {
+        self.number = number
+        self.config = config
+        self.tokenLoop = services.tokenLoop
+        let logger = services.logger
+        let upstreamTLS: TLSContext?
+        let tokenTLS: TLSContext?
+        do {
+            upstreamTLS = config.upstream.url.isTLS
+                ? try TLSContext.client(TLSClientConfiguration(caFile: config.upstream.caFile, verifyPeer: !config.upstream.insecureSkipVerify))
+                : nil
+            tokenTLS = config.token.url.isTLS
+                ? try TLSContext.client(TLSClientConfiguration(caFile: config.token.caFile, verifyPeer: !config.token.insecureSkipVerify))
+                : nil
+        } catch {
+            throw StartupError(description: "TLS setup failed: \(error)")
+        }
+        if config.upstream.insecureSkipVerify {
+            logger.warning("upstream.insecure_skip_verify is set: the upstream certificate is NOT verified; the bearer token can be sent to an impostor")
+        }
+        if config.token.insecureSkipVerify {
+            logger.warning("token.insecure_skip_verify is set: the token endpoint certificate is NOT verified; the client secret can be sent to an impostor")
+        }
+
+        if let previous, previous.config.token == config.token {
+            tokens = previous.tokens
+            startsNewProvider = false
+        } else {
+            let fetcher = OAuthTokenFetcher(
+                parameters: .init(endpoint: config.token.url, clientID: config.token.clientID, clientSecret: config.token.clientSecret,
+                                  authMethod: config.token.authMethod, scopes: config.token.scopes),
+                endpoint: Endpoint(host: config.token.url.host, port: config.token.url.port, tlsContext: tokenTLS),
+                loop: services.tokenLoop, resolver: services.resolver, timeout: config.token.timeout)
+            tokens = TokenProvider(
+                fetcher: fetcher,
+                policy: .init(refreshMargin: config.token.refreshMargin, defaultLifetime: config.token.defaultLifetime),
+                logger: logger)
+            startsNewProvider = true
+        }
+
+        let upstreamEndpoint = Endpoint(host: config.upstream.url.host, port: config.upstream.url.port, tlsContext: upstreamTLS)
+        let rules = ForwardingRules(upstreamAuthority: config.upstream.url.authority, basePath: config.upstream.url.path)
+        var limits = HTTP1Limits.default
+        limits.maxRequestLineLength = config.limits.maxRequestLine
+        limits.maxHeadSize = config.limits.maxHeaderBytes
+        limits.maxFieldCount = config.limits.maxHeaderCount
+        let settings = SessionSettings(
+            httpLimits: limits, upstreamHTTPLimits: .upstreamDefault,
+            headerTimeout: config.timeouts.headerRead, idleTimeout: config.timeouts.idle,
+            bodyTimeout: config.timeouts.bodyRead, responseTimeout: config.upstream.responseTimeout)
+        let poolSettings = UpstreamPool.Settings(
+            maxIdle: config.upstream.poolMaxIdle, idleTimeout: config.upstream.poolIdleTimeout,
+            connectTimeout: config.upstream.connectTimeout)
+        let hosts = HostAllowlist(extraNames: config.allowedHosts, port: listenPort)
+        let tokens = self.tokens
+        contexts = services.group.loops.map { loop in
+            LoopContext(
+                loop: loop,
+                pool: UpstreamPool(loop: loop, endpoint: upstreamEndpoint, settings: poolSettings, resolver: services.resolver),
+                tokens: tokens, rules: rules, hosts: hosts, settings: settings, logger: logger,
+                metrics: services.metrics, accessLog: config.log)
+        }
+        services.metrics.pool.capacity.set(config.upstream.poolMaxIdle * services.group.loops.count)
+    }
+
+    /// A replaced generation: its pools stop keeping connections; its sessions run to their end.
+    func retire() {
+        for context in contexts {
+            context.loop.execute {
+                context.pool.retired = true
+                context.pool.closeIdle()
+            }
+        }
+    }
+}
+
+extension HTTP1Limits {
+    /// Upstream heads may be larger than client heads (many cookies, long policies).
+    static var upstreamDefault: HTTP1Limits {
+        var limits = HTTP1Limits.default
+        limits.maxHeadSize = 64 * 1024
+        limits.maxFieldCount = 200
+        limits.maxRequestLineLength = 8 * 1024
+        return limits
+    }
+}
