@@ -8,7 +8,7 @@ extension ProxyConfig {
         let tokenCheck = verification(token.url, caFile: token.caFile, skip: token.insecureSkipVerify)
         let margin = token.refreshMargin.map(d) ?? "min(60s, 10% of lifetime)"
         let scopes = token.scopes.isEmpty ? "(none)" : token.scopes.joined(separator: " ")
-        let adminText = admin.map { "\($0.listen) (/healthz, /readyz)" } ?? "disabled"
+        let adminText = admin.map { "\($0.listen) (/healthz, /readyz, /metrics)" } ?? "disabled"
 
         var lines: [String] = []
         lines.append("listen: \(listen) (plain HTTP)")
