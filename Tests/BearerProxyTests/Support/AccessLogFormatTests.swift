@@ -18,3 +18,13 @@ struct AccessLogFormatTests {
         #expect(AccessLogFormat.milliseconds(0) == "0.000")
     }
 }
+
+@Suite("LogTimestamp")
+struct LogTimestampTests {
+    @Test("ISO 8601 UTC with milliseconds")
+    func shape() {
+        let text = LogTimestamp.now()
+        #expect(text.count == 24)
+        #expect(text.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/) != nil)
+    }
+}
