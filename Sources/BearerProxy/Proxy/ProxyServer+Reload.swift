@@ -47,11 +47,18 @@ extension ProxyServer {
             newListener?.close()
             return rejectReload(error.description)
         }
-        current.state.withLock { state in
+        // A shutdown may have begun while this generation was built (signals run on other queues).
+        let swapped = current.state.withLock { state in
+            guard !state.shuttingDown else { return false }
             state.retired.append(state.generation)
             state.generation = generation
             state.listener = listener
             state.lastReloadError = nil
+            return true
+        }
+        guard swapped else {
+            newListener?.close()
+            return rejectReload("shutting down")
         }
         if let newListener {
             Self.startAccepting(newListener, group: services.group, current: current)
