@@ -4,8 +4,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// Where formatted log lines go: appended to a buffer by whoever logs, written out by a queue of
-/// its own. An event loop that logs never blocks on write(2) to a slow or full stderr pipe (a log
+/// Where formatted log lines go: appended to a buffer by whoever logs, written out in batches
+/// (at most `batchDelay` late) by a queue of its own. An event loop that logs never blocks on write(2) to a slow or full stderr pipe (a log
 /// collector that stalls must not stall the proxy). When `maxPending` bytes wait, new
 /// lines are dropped and counted, and the count is reported in the next line written.
 /// Sendable: the buffer is behind `state`; `output` is only called on `queue`.
@@ -14,6 +14,8 @@ public final class LogWriter: Sendable {
 
     /// Bytes that may wait for the output before lines are dropped (a few seconds of a busy access log).
     public static let defaultMaxPending = 4 << 20
+    /// How long a line may wait for others to share its write.
+    static let batchDelay: DispatchTimeInterval = .milliseconds(20)
 
     private struct State {
         var pending: [UInt8] = []
@@ -43,7 +45,9 @@ public final class LogWriter: Sendable {
             defer { state.scheduled = true }
             return !state.scheduled
         }
-        if schedule { queue.async { self.drain() } }
+        // Waiting a moment gathers the lines of many requests into one write(2) and one wake-up of
+        // the writer's thread; waking it per line cost more CPU than the rest of the request.
+        if schedule { queue.asyncAfter(deadline: .now() + Self.batchDelay) { self.drain() } }
     }
 
     /// Waits until every line queued so far has been written (before exit, and in tests).
