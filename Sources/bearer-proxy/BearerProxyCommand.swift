@@ -11,14 +11,20 @@ struct BearerProxyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bearer-proxy",
         abstract: "Adds an OAuth2 bearer token (client credentials grant) to plain HTTP requests and forwards them over TLS.",
+        discussion: """
+        Runs the proxy when no subcommand is given. Signals: SIGTERM/SIGINT drain and exit 0 (a second one \
+        exits at once); SIGHUP reloads the config file and secret files (an invalid file is logged and ignored).
+        Start with `bearer-proxy demo` to see it work, `check-config --config F` before deploying a config, and \
+        `healthcheck --config F` as a container health check.
+        """,
         version: BearerProxyVersion.current,
-        subcommands: [Run.self, CheckConfig.self, Token.self, Demo.self],
+        subcommands: [Run.self, CheckConfig.self, Token.self, HealthCheck.self, Demo.self],
         defaultSubcommand: Run.self
     )
 }
 
 struct ConfigOption: ParsableArguments {
-    @Option(name: .long, help: "Path of the configuration file (YAML).")
+    @Option(name: .long, help: "Path of the configuration file (YAML); see proxy.conf.example for every key.")
     var config: String = "/etc/bearer-proxy/proxy.conf"
 
     /// Loads the file or exits with status 2 and a message naming the key and line.
@@ -35,7 +41,8 @@ struct ConfigOption: ParsableArguments {
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the proxy (the default when no subcommand is given)."
+        abstract: "Run the proxy (the default when no subcommand is given).",
+        discussion: "Exits 2 on an invalid config (the message names the key and line), 1 if it cannot start (e.g. the port is taken)."
     )
 
     @OptionGroup var options: ConfigOption
@@ -51,8 +58,10 @@ struct Run: ParsableCommand {
             Foundation_exit(1)
         }
         installShutdownHandlers(logger: logger) { done in
-            server.shutdown(drainTimeout: config.drainTimeout, completion: done)
+            server.shutdown(drainTimeout: server.config.drainTimeout, completion: done)
         }
+        let path = options.config
+        installReloadHandler(logger: logger) { server.reload(path: path) }
         dispatchMain()
     }
 }
@@ -160,7 +169,7 @@ func makeLogger(_ config: LogConfig) -> Logger {
             handler.logLevel = level
             return handler
         case .text:
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = TextLogHandler(label: label)
             handler.logLevel = level
             return handler
         }
@@ -194,6 +203,18 @@ func installShutdownHandlers(logger: Logger, shutdown: @escaping @Sendable (_ do
     }
 }
 
+/// SIGHUP: reload the config; runs on its own serial queue, so reloads never overlap.
+func installReloadHandler(logger: Logger, reload: @escaping @Sendable () -> Void) {
+    signal(SIGHUP, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "bearer-proxy.reload"))
+    source.setEventHandler {
+        logger.info("signal received: reloading", metadata: ["signal": "SIGHUP"])
+        reload()
+    }
+    source.resume()
+    retainedSignalSources.append(source)
+}
+
 nonisolated(unsafe) var retainedSignalSources: [any DispatchSourceSignal] = []
 
 func printError(_ message: String) {
@@ -201,6 +222,8 @@ func printError(_ message: String) {
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
+/// Exits after the buffered log lines are written (the log writer works on its own queue).
 func Foundation_exit(_ code: Int32) -> Never {
+    LogWriter.standardError.flush()
     exit(code)
 }

@@ -1,26 +1,52 @@
-/// The admin listener: `/healthz` (the process and its loops answer) and `/readyz` (a valid
-/// token is cached, so proxied requests will not wait or fail for lack of one).
+/// What the admin endpoints report, supplied by whoever runs them (Admin knows nothing of Proxy).
+struct AdminSource: Sendable {
+    /// nil when alive; otherwise why not (`/healthz` answers 503 with it).
+    var healthProblem: @Sendable () -> String?
+    /// Whether proxied requests can succeed now, and the JSON fields that say why or why not.
+    var readiness: @Sendable () -> (ready: Bool, fields: [(String, String)])
+    /// The Prometheus text exposition.
+    var metrics: @Sendable () -> [UInt8]
+}
+
+/// The admin listener: `/healthz` (the process and its loops answer), `/readyz` (a valid token is
+/// cached and a configuration is in force, so proxied requests will not wait or fail for lack of
+/// one) and `/metrics` (Prometheus text format).
 enum AdminEndpoints {
-    static func start(listen address: SocketAddress, group: EventLoopGroup, tokens: TokenProvider) throws(IOError) -> LocalHTTPServer {
+    static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    static func start(listen address: SocketAddress, group: EventLoopGroup, source: AdminSource) throws(IOError) -> LocalHTTPServer {
         try LocalHTTPServer(listen: address, group: group, label: "bearer-proxy.admin") { request in
-            let path = request.target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-            guard request.method == "GET" || request.method == "HEAD" else {
-                return .json(405, "{\"error\":\"method_not_allowed\"}", extraFields: [("Allow", "GET, HEAD")])
-            }
-            switch path {
-            case "/healthz":
-                return .json(200, "{\"status\":\"ok\"}\n")
-            case "/readyz":
-                let status = tokens.status
-                if status.hasValidToken {
-                    let seconds = Int(status.secondsUntilExpiry ?? 0)
-                    return .json(200, "{\"status\":\"ready\",\"token_expires_in\":\(seconds)}\n")
-                }
-                let why = status.lastFailure ?? "no token fetched yet"
-                return .json(503, "{\"status\":\"not_ready\",\"reason\":\"\(ErrorResponse.escapeJSON(why))\"}\n")
-            default:
-                return .json(404, "{\"error\":\"not_found\"}\n")
-            }
+            respond(to: request, source: source)
         }
+    }
+
+    static func respond(to request: LocalRequest, source: AdminSource) -> LocalResponse {
+        let path = request.target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return .json(405, "{\"error\":\"method_not_allowed\"}\n", extraFields: [("Allow", "GET, HEAD")])
+        }
+        switch path {
+        case "/healthz":
+            if let problem = source.healthProblem() {
+                return .json(503, "{\"status\":\"unhealthy\",\"reason\":\"\(ErrorResponse.escapeJSON(problem))\"}\n")
+            }
+            return .json(200, "{\"status\":\"ok\"}\n")
+        case "/readyz":
+            let (ready, fields) = source.readiness()
+            return .json(ready ? 200 : 503, json([("status", ready ? "ready" : "not_ready")] + fields))
+        case "/metrics":
+            return LocalResponse(status: 200, headerFields: [("Content-Type", prometheusContentType)], body: source.metrics())
+        default:
+            return .json(404, "{\"error\":\"not_found\"}\n")
+        }
+    }
+
+    /// A flat JSON object; values made of digits only are written as numbers.
+    static func json(_ fields: [(String, String)]) -> String {
+        let members = fields.map { key, value in
+            let isNumber = !value.isEmpty && value.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            return "\"\(ErrorResponse.escapeJSON(key))\":" + (isNumber ? value : "\"\(ErrorResponse.escapeJSON(value))\"")
+        }
+        return "{" + members.joined(separator: ",") + "}\n"
     }
 }

@@ -46,7 +46,7 @@ extension TimeoutsConfig {
 }
 
 extension LogConfig {
-    static let keys = ["level", "format"]
+    static let keys = ["level", "format", "access", "access_query"]
 
     static func load(_ section: ConfigMapping?) throws(ConfigError) -> LogConfig {
         guard let section else { return .defaults }
@@ -63,6 +63,8 @@ extension LogConfig {
             }
             return format
         }
-        return LogConfig(level: level ?? defaults.level, format: format ?? defaults.format)
+        return LogConfig(level: level ?? defaults.level, format: format ?? defaults.format,
+                         access: try section.bool("access") ?? defaults.access,
+                         accessQuery: try section.bool("access_query") ?? defaults.accessQuery)
     }
 }

@@ -8,7 +8,7 @@ extension ProxyConfig {
         let tokenCheck = verification((token.url ?? token.issuer)!, caFile: token.caFile, skip: token.insecureSkipVerify)
         let margin = token.refreshMargin.map(d) ?? "min(60s, 10% of lifetime)"
         let scopes = token.scopes.isEmpty ? "(none)" : token.scopes.joined(separator: " ")
-        let adminText = admin.map { "\($0.listen) (/healthz, /readyz)" } ?? "disabled"
+        let adminText = admin.map { "\($0.listen) (/healthz, /readyz, /metrics)" } ?? "disabled"
 
         var lines: [String] = []
         lines.append("listen: \(listen) (plain HTTP)")
@@ -36,7 +36,7 @@ extension ProxyConfig {
         lines.append("admin: \(adminText)")
         lines.append("limits: request line \(limits.maxRequestLine) bytes, head \(limits.maxHeaderBytes) bytes, \(limits.maxHeaderCount) header fields")
         lines.append("timeouts: header read \(d(timeouts.headerRead)), idle \(d(timeouts.idle)), body read \(d(timeouts.bodyRead))")
-        lines.append("log: \(log.level), \(log.format.rawValue)")
+        lines.append("log: \(log.level), \(log.format.rawValue), access log \(log.access ? (log.accessQuery ? "on (with query)" : "on") : "off")")
         lines.append("drain timeout: \(d(drainTimeout))")
         lines += warnings()
         return lines

@@ -31,6 +31,9 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         var startedAt: UInt64
         var upstream: Connection?
         var upstreamReused = false
+        /// When the request head went upstream (0: not yet), for the upstream time in metrics and logs.
+        var upstreamStartedAt: UInt64 = 0
+        /// Request body payload bytes read from the client (after de-chunking).
         var retriedOnFreshConnection = false
         /// Kept until the first response byte, to replay a body-less request once on a fresh
         /// connection when a pooled one turns out to have been closed by the server.
@@ -91,6 +94,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         client.deadline = EventLoop.deadline(after: context.settings.idleTimeout)
         context.openSessions += 1
         context.connections.opened()
+        context.sessionOpened(self)
     }
 
     // MARK: Client input
@@ -251,6 +255,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         exchange.upstream = upstream
         exchange.upstreamReused = reused
         exchange.token = token
+        exchange.upstreamStartedAt = EventLoop.now()
         if case .none = exchange.requestFraming { exchange.upstreamHead = head }
         state = .exchanging
         upstream.write(head)
@@ -548,6 +553,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         input = []
         context.openSessions -= 1
         context.connections.closed()
+        context.sessionClosed(self)
         if graceful { client.closeAfterFlush() } else { client.close() }
     }
 
@@ -659,23 +665,33 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         return true
     }
 
+    /// Metrics and the access log line for one finished request; called exactly once per request.
     private func logAccess(_ exchange: Exchange, status: Int) {
-        guard context.logger.logLevel <= .debug else { return }
-        let elapsed = Double(EventLoop.now() - exchange.startedAt) / 1e6
-        context.logger.debug("request", metadata: [
+        let now = EventLoop.now()
+        let upstreamTime = exchange.upstreamStartedAt == 0 ? nil : now &- exchange.upstreamStartedAt
+        context.metrics.recordRequest(
+            methodIndex: ProxyMetrics.methodIndex(exchange.head.raw[exchange.head.method]), status: status,
+            durationNanoseconds: now &- exchange.startedAt, upstreamNanoseconds: upstreamTime,
+            bytesIn: Int(exchange.requestBytesForwarded), bytesOut: exchange.responseBytesSent)
+        // The metadata below is built only when the access log is on (swift-log autoclosures).
+        // Never a header value: Authorization and Cookie must not reach a log line.
+        context.accessLogger.info("request", metadata: [
+            "client": "\(clientAddress)",
             "method": "\(exchange.head.methodString)",
-            "path": "\(exchange.head.targetString.split(separator: "?", maxSplits: 1).first ?? "")",
+            "path": "\(AccessLogFormat.path(exchange.head.targetString, includeQuery: context.accessLogQuery))",
             "status": "\(status)",
-            "bytes": "\(exchange.responseBytesSent)",
-            "ms": "\(String(format3: elapsed))",
-            "reused": "\(exchange.upstreamReused)",
+            "bytes_in": "\(exchange.requestBytesForwarded)",
+            "bytes_out": "\(exchange.responseBytesSent)",
+            "duration_ms": "\(AccessLogFormat.milliseconds(now &- exchange.startedAt))",
+            "upstream_ms": "\(upstreamTime.map(AccessLogFormat.milliseconds) ?? "-")",
+            "upstream_reused": "\(exchange.upstreamReused)",
         ])
     }
-}
 
-extension String {
-    init(format3 value: Double) {
-        let scaled = (value * 1000).rounded() / 1000
-        self = String(scaled)
+    /// Shutdown: closes the connection if it sits between requests (keep-alive idle), so a drain
+    /// does not wait for idle clients. A request in flight is left to finish.
+    func closeIfIdle() {
+        loop.assertOnLoop()
+        if state == .waitingForRequest, !headStarted { close(graceful: true) }
     }
 }

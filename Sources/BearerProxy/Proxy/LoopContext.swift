@@ -13,10 +13,14 @@ struct SessionSettings: Sendable {
     /// Largest request body accepted; nil: no limit.
     var maxBodySize: UInt64?
     var retryUnauthorized: UpstreamConfig.RetryUnauthorized = .invalidToken
+    var maxConnections = LimitsConfig.defaultMaxConnections
 }
 
 /// What the sessions of one loop share: their upstream pool and the process-wide services.
-/// @unchecked Sendable: `openSessions` and the pool are touched only on `loop.queue`; the rest is immutable.
+///
+/// A reload builds new contexts; sessions keep the context they started with until they close.
+/// @unchecked Sendable: `openSessions`, `sessions` and the pool are touched only on `loop.queue`;
+/// the rest is immutable (metrics handles are thread-safe).
 final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
     let pool: UpstreamPool
@@ -26,9 +30,17 @@ final class LoopContext: @unchecked Sendable {
     let settings: SessionSettings
     let logger: Logger
     let connections: ConnectionCounter
+    let metrics: ProxyMetrics
+    /// Access log lines (`request`) go here; its level decides whether they are built at all.
+    let accessLogger: Logger
+    let accessLogQuery: Bool
     var openSessions = 0
+    /// Open sessions, so a shutdown can close the idle keep-alive ones.
+    private var sessions: [ObjectIdentifier: ClientSession] = [:]
 
-    init(loop: EventLoop, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules, hosts: HostAllowlist, settings: SessionSettings, logger: Logger, connections: ConnectionCounter) {
+    init(loop: EventLoop, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules, hosts: HostAllowlist,
+         settings: SessionSettings, logger: Logger, connections: ConnectionCounter,
+         metrics: ProxyMetrics = ProxyMetrics(), accessLog: LogConfig = .defaults) {
         self.connections = connections
         self.hosts = hosts
         self.loop = loop
@@ -37,17 +49,36 @@ final class LoopContext: @unchecked Sendable {
         self.rules = rules
         self.settings = settings
         self.logger = logger
+        self.metrics = metrics
+        var access = logger
+        access[metadataKey: "log"] = "access"
+        // Access lines are info; above that level they are neither built nor written.
+        if !accessLog.access { access.logLevel = .critical }
+        self.accessLogger = access
+        self.accessLogQuery = accessLog.accessQuery
+        pool.metrics = metrics.pool
+    }
+
+    func sessionOpened(_ session: ClientSession) {
+        sessions[ObjectIdentifier(session)] = session
+        metrics.openClientConnections.increment()
+    }
+
+    func sessionClosed(_ session: ClientSession) {
+        sessions[ObjectIdentifier(session)] = nil
+        metrics.openClientConnections.decrement()
+    }
+
+    /// Closes every session that is between requests. On `loop.queue`.
+    func closeIdleSessions() {
+        loop.assertOnLoop()
+        for session in Array(sessions.values) { session.closeIfIdle() }
     }
 }
 
 /// Client connections open across all loops, checked by the acceptor against `limits.max_connections`.
 final class ConnectionCounter: Sendable {
     private let count = Atomic<Int>(0)
-    let limit: Int
-
-    init(limit: Int) {
-        self.limit = limit
-    }
 
     var current: Int { count.load(ordering: .relaxed) }
 

@@ -1,6 +1,7 @@
 import BearerTLS
 import Dispatch
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,116 +11,69 @@ public struct StartupError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// The running proxy: loops, listener, per-loop pools, the token provider and the admin endpoint.
+/// The running proxy: loops, listener, the current generation (config, token provider, per-loop
+/// contexts), the admin endpoint and the metrics.
+///
+/// Sendable: mutable state (generation, listener, reload outcome) is behind `state`.
 public final class ProxyServer: Sendable {
-    public let config: ProxyConfig
-    private let logger: Logger
-    private let group: EventLoopGroup
-    private let contexts: [LoopContext]
-    private let tokens: TokenProvider
-    private let listener: Listener
-    private let admin: LocalHTTPServer?
-    private let credentialWatcher: CredentialWatcher
+    struct State {
+        var generation: ProxyGeneration
+        var listener: Listener
+        /// Replaced generations whose sessions may still be open (a shutdown drains them too).
+        var retired: [ProxyGeneration] = []
+        var lastReloadError: String?
+        var shuttingDown = false
+    }
 
+    /// Holds the current generation for the accept handler without a reference cycle to the server.
+    final class Current: Sendable {
+        let state: Mutex<State>
+        init(_ state: State) { self.state = Mutex(state) }
+    }
+
+    let logger: Logger
+    let services: ProxyGeneration.Services
+    let current: Current
+    private let heartbeat: LoopHeartbeat
+    private let admin: LocalHTTPServer?
+    public var metrics: ProxyMetrics { services.metrics }
+
+    public var config: ProxyConfig { current.state.withLock { $0.generation.config } }
     /// The address the proxy listens on (with the real port when the config said 0).
-    public var listenAddress: SocketAddress { listener.address }
+    public var listenAddress: SocketAddress { current.state.withLock { $0.listener.address } }
     public var adminAddress: SocketAddress? { admin?.address }
 
-    public init(config: ProxyConfig, logger: Logger) throws(StartupError) {
+    public init(config: ProxyConfig, logger: Logger, metrics: ProxyMetrics = ProxyMetrics()) throws(StartupError) {
         // TLS writes go through OpenSSL's own write(2); a peer that vanished must be an error, not a signal.
         signal(SIGPIPE, SIG_IGN)
-        self.config = config
         self.logger = logger
         let group = EventLoopGroup(count: max(1, config.workers))
-        self.group = group
-        let resolver = AddressResolver()
+        services = .init(group: group, tokenLoop: EventLoop(index: 0, label: "bearer-proxy.token"),
+                         resolver: AddressResolver(), metrics: metrics, logger: logger)
 
-        let upstreamTLS: TLSContext?
+        let listener = try Self.bind(config.listen, label: "listen")
+        let generation: ProxyGeneration
         do {
-            upstreamTLS = config.upstream.url.isTLS
-                ? try TLSContext.client(TLSClientConfiguration(caFile: config.upstream.caFile, verifyPeer: !config.upstream.insecureSkipVerify))
-                : nil
-            // Fail at startup, not at the first token request, when the token TLS settings are unusable.
-            if config.token.usesTLS { _ = try TokenTLSContexts(config.token).current() }
+            generation = try ProxyGeneration(number: 1, config: config, listenPort: listener.address.port, services: services, previous: nil)
         } catch {
-            throw StartupError(description: "TLS setup failed: \(error)")
+            listener.close()
+            throw error
         }
-        if config.upstream.insecureSkipVerify {
-            logger.warning("upstream.insecure_skip_verify is set: the upstream certificate is NOT verified; the bearer token can be sent to an impostor")
-        }
-        if config.token.insecureSkipVerify {
-            logger.warning("token.insecure_skip_verify is set: the token endpoint certificate is NOT verified; the client secret can be sent to an impostor")
-        }
-
-        let tokenLoop = EventLoop(index: 0, label: "bearer-proxy.token")
-        let setup = TokenSetup(config: config.token, loop: tokenLoop, resolver: resolver)
-        let tokens = TokenProvider(
-            fetcher: setup.fetcher,
-            policy: .init(refreshMargin: config.token.refreshMargin, defaultLifetime: config.token.defaultLifetime,
-                          minimumInterval: config.token.minRequestInterval),
-            logger: logger)
-        self.tokens = tokens
-        credentialWatcher = CredentialWatcher(source: setup.credentials) { [weak tokens] in tokens?.credentialsChanged() }
-
-        let upstreamEndpoint = Endpoint(host: config.upstream.url.host, port: config.upstream.url.port, tlsContext: upstreamTLS)
-        let rules = ForwardingRules(upstreamAuthority: config.upstream.url.authority, basePath: config.upstream.url.path)
-        var limits = HTTP1Limits.default
-        limits.maxRequestLineLength = config.limits.maxRequestLine
-        limits.maxHeadSize = config.limits.maxHeaderBytes
-        limits.maxFieldCount = config.limits.maxHeaderCount
-        let settings = SessionSettings(
-            httpLimits: limits, upstreamHTTPLimits: .upstreamDefault,
-            headerTimeout: config.timeouts.headerRead, idleTimeout: config.timeouts.idle,
-            bodyTimeout: config.timeouts.bodyRead, responseTimeout: config.upstream.responseTimeout,
-            maxBodySize: config.limits.maxBodySize, retryUnauthorized: config.upstream.retryUnauthorized)
-        let connections = ConnectionCounter(limit: config.limits.maxConnections)
-        let poolSettings = UpstreamPool.Settings(
-            maxIdle: config.upstream.poolMaxIdle, idleTimeout: config.upstream.poolIdleTimeout,
-            connectTimeout: config.upstream.connectTimeout)
-
-        guard let listenAddress = SocketAddress(ip: config.listen.host == "localhost" ? "127.0.0.1" : config.listen.host, port: config.listen.port) else {
-            throw StartupError(description: "listen: \(config.listen) is not a numeric IP address")
-        }
-        do {
-            listener = try Listener(binding: listenAddress, label: "bearer-proxy.accept")
-        } catch {
-            throw StartupError(description: "cannot listen on \(config.listen): \(error)")
-        }
-        let hosts = HostAllowlist(extraNames: config.allowedHosts, port: listener.address.port)
-        let contexts = group.loops.map { loop in
-            LoopContext(
-                loop: loop,
-                pool: UpstreamPool(loop: loop, endpoint: upstreamEndpoint, settings: poolSettings, resolver: resolver),
-                tokens: tokens, rules: rules, hosts: hosts, settings: settings, logger: logger, connections: connections)
-        }
-        self.contexts = contexts
-        listener.start { fd, peer in
-            if connections.current >= connections.limit {
-                // Over the limit: say so and close, without touching any loop, so that the
-                // connections already open keep their share of the machine.
-                Self.refuse(fd)
-                return
-            }
-            let loop = group.next()
-            let context = contexts[loop.index]
-            loop.execute {
-                guard let connection = try? Connection.accepted(fd: fd, loop: loop) else {
-                    Socket.close(fd)
-                    return
-                }
-                ClientSession(client: connection, context: context, clientAddress: peer.ip).start()
-            }
-        }
+        current = Current(State(generation: generation, listener: listener))
+        heartbeat = LoopHeartbeat(loops: group.loops)
+        Self.startAccepting(listener, group: group, current: current)
 
         if let adminConfig = config.admin {
-            guard let adminAddress = SocketAddress(ip: adminConfig.listen.host == "localhost" ? "127.0.0.1" : adminConfig.listen.host, port: adminConfig.listen.port) else {
-                listener.close()
-                throw StartupError(description: "admin.listen: \(adminConfig.listen) is not a numeric IP address")
-            }
             do {
-                admin = try AdminEndpoints.start(listen: adminAddress, group: group, tokens: tokens)
+                let address = try Self.address(adminConfig.listen, label: "admin.listen")
+                admin = try AdminEndpoints.start(listen: address, group: group, source: Self.adminSource(current: current, heartbeat: heartbeat, metrics: metrics))
+            } catch let error as StartupError {
+                listener.close()
+                heartbeat.stop()
+                throw error
             } catch {
                 listener.close()
+                heartbeat.stop()
                 throw StartupError(description: "cannot listen on admin address \(adminConfig.listen): \(error)")
             }
         } else {
@@ -134,33 +88,96 @@ public final class ProxyServer: Sendable {
             "admin": "\(admin.map { "\($0.address)" } ?? "disabled")",
             "workers": "\(group.loops.count)",
         ])
+        logger.info("config in force", metadata: ["generation": "1", "summary": "\(config.summary().joined(separator: "; "))"])
         // Fetch the first token now, so the first request does not wait for it.
-        tokens.token(on: tokenLoop) { _ in }
-        credentialWatcher.start()
+        generation.tokens.token(on: services.tokenLoop) { _ in }
+        generation.credentialWatcher?.start()
     }
 
-    /// Stops accepting, waits up to `drainTimeout` for open client connections to finish, then
-    /// closes idle upstream connections and calls `completion`.
+    /// Stops accepting, closes idle keep-alive connections, waits up to `drainTimeout` for
+    /// requests in flight to finish, then closes idle upstream connections and calls `completion`.
+    /// `/readyz` answers 503 while draining.
     public func shutdown(drainTimeout: Duration, completion: @escaping @Sendable () -> Void) {
+        let (listener, generations) = current.state.withLock { state in
+            state.shuttingDown = true
+            return (state.listener, [state.generation] + state.retired)
+        }
         listener.close()
-        admin?.close()
-        credentialWatcher.stop()
+        for generation in generations { generation.credentialWatcher?.stop() }
         logger.info("shutting down: no longer accepting connections", metadata: ["drain_timeout": "\(drainTimeout)"])
+        let contexts = generations.flatMap(\.contexts)
         let deadline = EventLoop.deadline(after: drainTimeout)
         let queue = DispatchQueue(label: "bearer-proxy.drain")
-        let contexts = self.contexts
-        let logger = self.logger
+        let (logger, admin, heartbeat) = (self.logger, self.admin, self.heartbeat)
         @Sendable func check() {
-            let open = contexts.reduce(0) { sum, context in sum + context.loop.queue.sync { context.openSessions } }
+            // Sessions that finished a request since the last check are idle now: close them too.
+            let open = contexts.reduce(0) { sum, context in
+                sum + context.loop.queue.sync {
+                    context.closeIdleSessions()
+                    return context.openSessions
+                }
+            }
             if open == 0 || EventLoop.now() >= deadline {
                 if open > 0 { logger.warning("drain timeout reached", metadata: ["open_connections": "\(open)"]) }
                 for context in contexts { context.loop.queue.sync { context.pool.closeIdle() } }
+                admin?.close()
+                heartbeat.stop()
+                logger.info("drained", metadata: ["open_connections": "\(open)"])
                 completion()
             } else {
                 queue.asyncAfter(deadline: .now() + .milliseconds(50)) { check() }
             }
         }
         queue.async { check() }
+    }
+
+    /// Pool statistics of the current generation, for tests.
+    func poolStatistics() -> [UpstreamPool.Statistics] {
+        current.state.withLock { $0.generation.contexts }.map { context in context.loop.queue.sync { context.pool.statistics } }
+    }
+
+    var tokenStatus: TokenProvider.Status { current.state.withLock { $0.generation.tokens }.status }
+
+    /// For tests: look at the credential files now instead of at the next poll.
+    func checkCredentialFiles() { current.state.withLock { $0.generation }.credentialWatcher?.checkNow() }
+
+    // MARK: Wiring
+
+    static func address(_ hostPort: HostPort, label: String) throws(StartupError) -> SocketAddress {
+        guard let address = SocketAddress(ip: hostPort.host == "localhost" ? "127.0.0.1" : hostPort.host, port: hostPort.port) else {
+            throw StartupError(description: "\(label): \(hostPort) is not a numeric IP address")
+        }
+        return address
+    }
+
+    static func bind(_ hostPort: HostPort, label: String) throws(StartupError) -> Listener {
+        let address = try address(hostPort, label: label)
+        do {
+            return try Listener(binding: address, label: "bearer-proxy.accept")
+        } catch {
+            throw StartupError(description: "cannot listen on \(hostPort): \(error)")
+        }
+    }
+
+    /// Each accepted connection goes to the next loop, with the context of the generation current now.
+    static func startAccepting(_ listener: Listener, group: EventLoopGroup, current: Current) {
+        listener.start { fd, peer in
+            let loop = group.next()
+            let context = current.state.withLock { $0.generation.contexts[loop.index] }
+            if context.connections.current >= context.settings.maxConnections {
+                // Over the limit: say so and close, without touching any loop, so that the
+                // connections already open keep their share of the machine.
+                refuse(fd)
+                return
+            }
+            loop.execute {
+                guard let connection = try? Connection.accepted(fd: fd, loop: loop) else {
+                    Socket.close(fd)
+                    return
+                }
+                ClientSession(client: connection, context: context, clientAddress: peer.ip).start()
+            }
+        }
     }
 
     private static let overloaded = ErrorResponse.json(
@@ -173,25 +190,26 @@ public final class ProxyServer: Sendable {
         Socket.close(fd)
     }
 
-    /// Open client connections and pool statistics, for tests and the admin side.
-    func poolStatistics() -> [UpstreamPool.Statistics] {
-        contexts.map { context in context.loop.queue.sync { context.pool.statistics } }
+    static func adminSource(current: Current, heartbeat: LoopHeartbeat, metrics: ProxyMetrics) -> AdminSource {
+        AdminSource(
+            healthProblem: { heartbeat.problem() },
+            readiness: {
+                let (generation, shuttingDown, reloadError) = current.state.withLock { ($0.generation, $0.shuttingDown, $0.lastReloadError) }
+                let status = generation.tokens.status
+                var fields: [(String, String)] = [("config_generation", "\(generation.number)")]
+                if let reloadError { fields.append(("last_reload_error", reloadError)) }
+                if shuttingDown {
+                    return (false, [("reason", "shutting down")] + fields)
+                }
+                if status.hasValidToken {
+                    return (true, [("token_expires_in", "\(Int(status.secondsUntilExpiry ?? 0))")] + fields)
+                }
+                return (false, [("reason", status.lastFailure.map { "no valid token: \($0)" } ?? "no token fetched yet")] + fields)
+            },
+            metrics: {
+                let generation = current.state.withLock { $0.generation }
+                metrics.refresh(token: generation.tokens, generation: generation.number)
+                return metrics.exposition()
+            })
     }
-
-    var tokenStatus: TokenProvider.Status { tokens.status }
-
-    /// For tests: look at the credential files now instead of at the next poll.
-    func checkCredentialFiles() { credentialWatcher.checkNow() }
 }
-
-extension HTTP1Limits {
-    /// Upstream heads may be larger than client heads (many cookies, long policies).
-    static var upstreamDefault: HTTP1Limits {
-        var limits = HTTP1Limits.default
-        limits.maxHeadSize = 64 * 1024
-        limits.maxFieldCount = 200
-        limits.maxRequestLineLength = 8 * 1024
-        return limits
-    }
-}
-

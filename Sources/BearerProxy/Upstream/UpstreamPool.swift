@@ -23,7 +23,14 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
     private let settings: Settings
     private let resolver: AddressResolver
     private var idle: [Connection] = []
-    private(set) var statistics = Statistics()
+    private(set) var statistics = Statistics() {
+        // The idle gauge is shared by all loops' pools, so it moves by this pool's change.
+        didSet { if statistics.idle != oldValue.idle { metrics?.idle.increment(by: Double(statistics.idle - oldValue.idle)) } }
+    }
+    /// Shared counters; nil in unit tests that build a bare pool.
+    var metrics: PoolMetrics?
+    /// Set when a reload replaced this pool: connections handed back are closed, not kept.
+    var retired = false
 
     init(loop: EventLoop, endpoint: Endpoint, settings: Settings, resolver: AddressResolver) {
         self.loop = loop
@@ -42,12 +49,22 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
             connection.deadline = 0
             connection.delegate = nil
             statistics.reused += 1
+            metrics?.reused.increment()
             statistics.idle = idle.count
             completion(.success((connection, true)))
             return
         }
         Connector.connect(to: endpoint, on: loop, resolver: resolver, timeout: settings.connectTimeout) { [self] result in
-            if case .success = result { statistics.created += 1 }
+            switch result {
+            case .success:
+                statistics.created += 1
+                metrics?.created.increment()
+                if endpoint.tlsContext != nil { metrics?.handshakes.increment() }
+            case .failure(.tls(let error)):
+                metrics?.handshakeFailed(error.kind)
+            case .failure(.io):
+                break
+            }
             completion(result.map { ($0, false) })
         }
     }
@@ -55,7 +72,7 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
     /// Returns a connection whose last exchange ended cleanly. A full pool closes it instead.
     func release(_ connection: Connection) {
         loop.assertOnLoop()
-        guard connection.isOpen, connection.pendingOutputBytes == 0 else {
+        guard !retired, connection.isOpen, connection.pendingOutputBytes == 0 else {
             connection.close()
             return
         }

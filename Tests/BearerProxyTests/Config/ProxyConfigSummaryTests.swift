@@ -45,7 +45,7 @@ extension ConfigTests {
             #expect(summary.contains("client_id: my-app"))
             #expect(summary.contains("auth method: client_secret_basic"))
             #expect(summary.contains("scopes: a b"))
-            #expect(summary.contains("admin: 127.0.0.1:9901 (/healthz, /readyz)"))
+            #expect(summary.contains("admin: 127.0.0.1:9901 (/healthz, /readyz, /metrics)"))
             #expect(!summary.contains { $0.hasPrefix("WARNING") })
         }
 

@@ -54,6 +54,7 @@ final class ProxyHarness: Sendable {
         /// Appended to the config as top-level YAML (whole sections such as `timeouts:`).
         var extraYAML = ""
         var logger = Logger(label: "itest.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
+        var metrics = ProxyMetrics()
     }
 
     let directory: String
@@ -62,6 +63,8 @@ final class ProxyHarness: Sendable {
     let upstream: TestUpstream
     let tokenEndpoint: TestTokenEndpoint
     let proxy: ProxyServer
+    /// The YAML the proxy was started from (reload tests derive changed versions from it).
+    let configYAML: String
     /// A socket bound but not listening, holding the "down" token endpoint's port (-1: none).
     private let reservedPortSocket: Int32
 
@@ -159,8 +162,9 @@ final class ProxyHarness: Sendable {
               listen: 127.0.0.1:0
 
             """ + options.extraYAML
+        configYAML = yaml
         let config = try ProxyConfig.parse(yaml: yaml, sourceName: "itest.conf", baseDirectory: directory, environment: [:])
-        proxy = try ProxyServer(config: config, logger: options.logger)
+        proxy = try ProxyServer(config: config, logger: options.logger, metrics: options.metrics)
     }
 
     func client() throws -> RawHTTPClient {
@@ -177,6 +181,18 @@ final class ProxyHarness: Sendable {
     }
 
     /// Waits until the token provider holds a token, so a test starts from a warm proxy.
+    /// Writes `yaml` as the config file and returns its path (for reload tests).
+    func writeConfig(_ yaml: String, name: String = "proxy.conf") throws -> String {
+        let path = directory + "/" + name
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// The admin endpoint's answer to `GET path`.
+    func admin(_ path: String) throws -> RawResponse {
+        try adminClient().exchange("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    }
+
     func waitForToken() async throws {
         try await poll("the first token to be fetched") { self.proxy.tokenStatus.hasValidToken }
     }

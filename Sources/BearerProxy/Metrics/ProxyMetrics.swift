@@ -1,0 +1,142 @@
+import BearerTLS
+import CoreMetrics
+import Prometheus
+import Synchronization
+
+/// Every metric the proxy exports, created once at startup.
+///
+/// Handles are created up front and kept here so the request path only increments existing
+/// handles: no label dictionaries, no registry lookups, no string building per request.
+/// Prometheus counters and histograms are lock-free or internally locked, so any loop may use them.
+/// Values that live elsewhere (token state, pool capacity) are copied in by `refresh` just before
+/// a scrape. Sendable: handles are thread-safe; the only mutable state is behind `scrapeState`.
+public final class ProxyMetrics: Sendable {
+    /// Method labels with a counter each; anything else is counted as "other" (bounded cardinality).
+    static let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"]
+    static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"]
+
+    let registry: PrometheusCollectorRegistry
+    private let requestCounters: [CoreMetrics.Counter]
+    let requestDuration: CoreMetrics.Timer
+    let upstreamDuration: CoreMetrics.Timer
+    let bytesIn: CoreMetrics.Counter
+    let bytesOut: CoreMetrics.Counter
+    let openClientConnections: CoreMetrics.Meter
+    let pool: PoolMetrics
+    let configReloadSuccesses: CoreMetrics.Counter
+    let configReloadFailures: CoreMetrics.Counter
+    private let tokenFetchSuccesses: CoreMetrics.Counter
+    private let tokenFetchFailures: CoreMetrics.Counter
+    private let tokenSecondsUntilExpiry: CoreMetrics.Meter
+    private let tokenValid: CoreMetrics.Meter
+    private let configGeneration: CoreMetrics.Meter
+    /// Token fetch counts already exported, per provider (a reload may bring a new provider whose
+    /// counts start again at zero).
+    private let scrapeState = Mutex<(provider: ObjectIdentifier?, succeeded: Int, failed: Int)>((nil, 0, 0))
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Request and upstream times on a loopback sidecar: sub-millisecond to the response timeout.
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+            .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+        ]
+        self.registry = registry
+        var counters: [CoreMetrics.Counter] = []
+        for method in Self.methods {
+            for statusClass in Self.statusClasses {
+                counters.append(Counter(label: "bearer_proxy_requests_total",
+                                        dimensions: [("method", method), ("status_class", statusClass)], factory: factory))
+            }
+        }
+        requestCounters = counters
+        requestDuration = Timer(label: "bearer_proxy_request_duration_seconds", factory: factory)
+        upstreamDuration = Timer(label: "bearer_proxy_upstream_duration_seconds", factory: factory)
+        bytesIn = Counter(label: "bearer_proxy_request_body_bytes_total", factory: factory)
+        bytesOut = Counter(label: "bearer_proxy_response_body_bytes_total", factory: factory)
+        openClientConnections = Meter(label: "bearer_proxy_client_connections_open", factory: factory)
+        pool = PoolMetrics(factory: factory)
+        configReloadSuccesses = Counter(label: "bearer_proxy_config_reloads_total", dimensions: [("outcome", "success")], factory: factory)
+        configReloadFailures = Counter(label: "bearer_proxy_config_reloads_total", dimensions: [("outcome", "failure")], factory: factory)
+        tokenFetchSuccesses = Counter(label: "bearer_proxy_token_fetches_total", dimensions: [("outcome", "success")], factory: factory)
+        tokenFetchFailures = Counter(label: "bearer_proxy_token_fetches_total", dimensions: [("outcome", "failure")], factory: factory)
+        tokenSecondsUntilExpiry = Meter(label: "bearer_proxy_token_seconds_until_expiry", factory: factory)
+        tokenValid = Meter(label: "bearer_proxy_token_valid", factory: factory)
+        configGeneration = Meter(label: "bearer_proxy_config_generation", factory: factory)
+    }
+
+    /// Counts one finished request. Called once per request, on its loop.
+    func recordRequest(methodIndex: Int, status: Int, durationNanoseconds: UInt64, upstreamNanoseconds: UInt64?,
+                       bytesIn inBytes: Int, bytesOut outBytes: Int) {
+        let statusClass = (100...599).contains(status) ? status / 100 - 1 : Self.statusClasses.count - 1
+        requestCounters[methodIndex * Self.statusClasses.count + statusClass].increment()
+        requestDuration.recordNanoseconds(Int64(clamping: durationNanoseconds))
+        if let upstreamNanoseconds { upstreamDuration.recordNanoseconds(Int64(clamping: upstreamNanoseconds)) }
+        if inBytes > 0 { bytesIn.increment(by: inBytes) }
+        if outBytes > 0 { bytesOut.increment(by: outBytes) }
+    }
+
+    /// The index of `method` in `methods`, compared on bytes (no String is made per request).
+    static func methodIndex(_ method: some Collection<UInt8>) -> Int {
+        for (index, name) in methods.enumerated().dropLast() where method.elementsEqual(name.utf8) {
+            return index
+        }
+        return methods.count - 1
+    }
+
+    /// Copies values owned by others into their gauges and counters; called before each scrape.
+    func refresh(token: TokenProvider, generation: Int) {
+        let status = token.status
+        tokenValid.set(status.hasValidToken ? 1 : 0)
+        tokenSecondsUntilExpiry.set(max(0, status.secondsUntilExpiry ?? 0))
+        configGeneration.set(generation)
+        let id = ObjectIdentifier(token)
+        let (newSucceeded, newFailed) = scrapeState.withLock { seen in
+            if seen.provider != id { seen = (id, 0, 0) }
+            let failed = status.fetchesFailedTransient + status.fetchesFailedConfiguration
+            let delta = (status.fetchesSucceeded - seen.succeeded, failed - seen.failed)
+            seen.succeeded = status.fetchesSucceeded
+            seen.failed = failed
+            return delta
+        }
+        if newSucceeded > 0 { tokenFetchSuccesses.increment(by: newSucceeded) }
+        if newFailed > 0 { tokenFetchFailures.increment(by: newFailed) }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) of every metric.
+    public func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}
+
+/// Upstream pool and TLS handshake metrics, shared by the pools of all loops.
+final class PoolMetrics: Sendable {
+    let created: CoreMetrics.Counter
+    let reused: CoreMetrics.Counter
+    let idle: CoreMetrics.Meter
+    let capacity: CoreMetrics.Meter
+    let handshakes: CoreMetrics.Counter
+    /// One counter per `TLSError.Kind`, in `kinds` order.
+    private let handshakeFailures: [CoreMetrics.Counter]
+    private static let kinds: [(TLSError.Kind, String)] = [
+        (.verificationFailed, "verification_failed"), (.handshakeFailed, "handshake_failed"),
+        (.protocolError, "protocol_error"), (.configuration, "configuration"), (.io, "io"),
+    ]
+
+    init(factory: PrometheusMetricsFactory) {
+        created = Counter(label: "bearer_proxy_upstream_connections_created_total", factory: factory)
+        reused = Counter(label: "bearer_proxy_upstream_connections_reused_total", factory: factory)
+        idle = Meter(label: "bearer_proxy_upstream_pool_idle_connections", factory: factory)
+        capacity = Meter(label: "bearer_proxy_upstream_pool_capacity", factory: factory)
+        handshakes = Counter(label: "bearer_proxy_tls_handshakes_total", dimensions: [("peer", "upstream"), ("outcome", "success")], factory: factory)
+        handshakeFailures = Self.kinds.map { _, reason in
+            Counter(label: "bearer_proxy_tls_handshake_failures_total", dimensions: [("peer", "upstream"), ("reason", reason)], factory: factory)
+        }
+    }
+
+    func handshakeFailed(_ kind: TLSError.Kind) {
+        if let index = Self.kinds.firstIndex(where: { $0.0 == kind }) { handshakeFailures[index].increment() }
+    }
+}

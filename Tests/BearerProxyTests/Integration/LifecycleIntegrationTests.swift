@@ -1,0 +1,123 @@
+@testable import BearerProxy
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+extension Integration {
+    @Suite("Lifecycle: drain on shutdown, reload on SIGHUP")
+    struct Lifecycle {
+        @Test("shutdown lets a request in flight finish, closes idle keep-alive connections, and ends before the drain timeout")
+        func drainCompletesInFlightRequest() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            let idle = try harness.client()
+            #expect(try idle.exchange(harness.get("/warm")).status == 200)  // now idle, keep-alive
+
+            harness.upstream.delayAnswers(milliseconds: 600)
+            let busy = try harness.client()
+            try busy.send(harness.get("/slow"))
+            try await Task.sleep(for: .milliseconds(200))  // the request is upstream now
+
+            let finished = Mutex<ContinuousClock.Instant?>(nil)
+            let started = ContinuousClock.now
+            harness.proxy.shutdown(drainTimeout: .seconds(10)) { finished.withLock { $0 = .now } }
+
+            let response = try busy.readResponse()
+            #expect(response.status == 200)
+            #expect(response.bodyText == "target=/slow")
+            #expect(idle.waitForClose())
+            try await poll("the drain to finish") { finished.withLock { $0 } != nil }
+            let took = finished.withLock { $0 }! - started
+            #expect(took < .seconds(5))
+            #expect(throws: (any Error).self) { try RawHTTPClient(port: harness.proxyPort).exchange(harness.get("/late")) }
+        }
+
+        @Test("/readyz turns 503 while draining")
+        func notReadyWhileDraining() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.delayAnswers(milliseconds: 800)
+            let busy = try harness.client()
+            try busy.send(harness.get("/slow"))
+            try await Task.sleep(for: .milliseconds(200))
+            harness.proxy.shutdown(drainTimeout: .seconds(5)) {}
+            let response = try harness.admin("/readyz")
+            #expect(response.status == 503)
+            #expect(response.jsonString("reason") == "shutting down")
+            #expect(try busy.readResponse().status == 200)
+        }
+
+        @Test("a valid new config is put in force for new connections; an open connection keeps working")
+        func reloadGoodConfig() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            let old = try harness.client()
+            #expect(try old.exchange(harness.get("/before")).bodyText == "target=/before")
+
+            let yaml = harness.configYAML.replacingOccurrences(
+                of: "url: https://localhost:\(harness.upstream.port)\n", with: "url: https://localhost:\(harness.upstream.port)/v2\n")
+            #expect(yaml != harness.configYAML)
+            #expect(harness.proxy.reload(path: try harness.writeConfig(yaml), environment: [:]))
+
+            #expect(try harness.client().exchange(harness.get("/after")).bodyText == "target=/v2/after")
+            // Still open, still on the generation it started with.
+            #expect(try old.exchange(harness.get("/again")).bodyText == "target=/again")
+            let ready = try harness.admin("/readyz")
+            #expect(ready.status == 200)  // same token settings: the cached token was kept
+            #expect(ready.bodyText.contains("\"config_generation\":2"))
+            #expect(harness.tokenEndpoint.requestCount == 1)
+            #expect(try harness.admin("/metrics").bodyText.contains(#"bearer_proxy_config_reloads_total{outcome="success"} 1"#))
+        }
+
+        @Test("changed token settings make a new token provider, which fetches at once")
+        func reloadNewTokenSettings() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            let yaml = harness.configYAML.replacingOccurrences(of: "timeout: 2s", with: "timeout: 3s")
+            #expect(harness.proxy.reload(path: try harness.writeConfig(yaml), environment: [:]))
+            try await poll("the new provider's first fetch") { harness.tokenEndpoint.requestCount == 2 }
+            #expect(try harness.client().exchange(harness.get("/x")).status == 200)
+        }
+
+        @Test("an invalid new config is rejected with a log line and the old one stays in force")
+        func reloadBadConfig() async throws {
+            let buffer = CapturingLogHandler.Buffer()
+            var options = ProxyHarness.Options()
+            options.logger = CapturingLogHandler.logger(into: buffer)
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let broken = harness.configYAML.replacingOccurrences(of: "workers:", with: "wrokers:")
+            #expect(!harness.proxy.reload(path: try harness.writeConfig(broken), environment: [:]))
+            #expect(!harness.proxy.reload(path: harness.directory + "/missing.conf", environment: [:]))
+            let badCA = harness.configYAML.replacingOccurrences(of: "ca.pem", with: "no-such-ca.pem")
+            #expect(!harness.proxy.reload(path: try harness.writeConfig(badCA), environment: [:]))
+
+            #expect(buffer.text.contains("config reload rejected"))
+            #expect(try harness.client().exchange(harness.get("/still")).bodyText == "target=/still")
+            let ready = try harness.admin("/readyz")
+            #expect(ready.status == 200)
+            #expect(ready.bodyText.contains("\"config_generation\":1"))
+            #expect(ready.jsonString("last_reload_error") != nil)
+            #expect(try harness.admin("/metrics").bodyText.contains(#"bearer_proxy_config_reloads_total{outcome="failure"} 3"#))
+        }
+
+        @Test("a reload that changes listen moves the listener")
+        func reloadRebinds() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            let oldPort = harness.proxyPort
+            let yaml = harness.configYAML.replacingOccurrences(of: "listen: 127.0.0.1:0\nworkers", with: "listen: 127.0.0.2:0\nworkers")
+            #expect(harness.proxy.reload(path: try harness.writeConfig(yaml), environment: [:]))
+            #expect(harness.proxy.listenAddress.ip == "127.0.0.2")
+            #expect(throws: (any Error).self) { try RawHTTPClient(port: oldPort).exchange(harness.get("/old")) }
+        }
+    }
+}

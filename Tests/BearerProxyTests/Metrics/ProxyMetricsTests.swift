@@ -1,0 +1,27 @@
+@testable import BearerProxy
+import Testing
+
+@Suite("ProxyMetrics")
+struct ProxyMetricsTests {
+    @Test("known methods get their own label; anything else is 'other', so label cardinality stays bounded")
+    func methodIndex() {
+        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(Array("GET".utf8))] == "GET")
+        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(Array("OPTIONS".utf8))] == "OPTIONS")
+        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(Array("get".utf8))] == "other")  // RFC 9110 §9.1: case-sensitive
+        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(Array("PROPFIND".utf8))] == "other")
+    }
+
+    @Test("a recorded request moves its counter, both histograms and the byte counters")
+    func recordRequest() {
+        let metrics = ProxyMetrics()
+        metrics.recordRequest(methodIndex: 0, status: 503, durationNanoseconds: 2_000_000, upstreamNanoseconds: 1_000_000, bytesIn: 3, bytesOut: 7)
+        metrics.recordRequest(methodIndex: 7, status: 42, durationNanoseconds: 1_000, upstreamNanoseconds: nil, bytesIn: 0, bytesOut: 0)
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        #expect(text.contains(#"bearer_proxy_requests_total{method="GET",status_class="5xx"} 1"#))
+        #expect(text.contains(#"bearer_proxy_requests_total{method="other",status_class="other"} 1"#))
+        #expect(text.contains("bearer_proxy_request_duration_seconds_count 2"))
+        #expect(text.contains("bearer_proxy_upstream_duration_seconds_count 1"))
+        #expect(text.contains("bearer_proxy_request_body_bytes_total 3"))
+        #expect(text.contains("bearer_proxy_response_body_bytes_total 7"))
+    }
+}
