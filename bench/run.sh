@@ -199,7 +199,7 @@ http {
 NGX
 cat > proxy.conf <<CONF
 listen: 127.0.0.1:$BP
-workers: 2
+workers: ${BP_WORKERS:-2}
 upstream:
   url: https://localhost:$UP
   ca_file: $out/ca.pem
