@@ -1,0 +1,145 @@
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Flow control and the connection events of both sides.
+extension ClientSession {
+    // MARK: Flow control
+
+    /// Reads from each side only while the other side keeps up and the phase can use the bytes.
+    func updateReading() {
+        guard state != .closed else { return }
+        let wantClient: Bool
+        switch state {
+        case .waitingForRequest:
+            wantClient = !clientSentEOF
+        case .waitingForToken, .connectingUpstream:
+            wantClient = false
+        case .exchanging:
+            if let exchange, !exchange.requestComplete {
+                wantClient = (exchange.upstream?.pendingOutputBytes ?? 0) < Self.highWaterMark
+            } else {
+                wantClient = input.count < Self.maxBufferedInput && !clientSentEOF
+            }
+        case .closed:
+            return
+        }
+        if wantClient { client.resumeReading() } else { client.pauseReading() }
+        if let upstream = exchange?.upstream {
+            if client.pendingOutputBytes < Self.highWaterMark { upstream.resumeReading() } else { upstream.pauseReading() }
+        }
+    }
+
+    // MARK: ConnectionDelegate
+
+    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        if connection === client {
+            clientDidRead(bytes)
+        } else if connection === exchange?.upstream {
+            upstreamDidRead(bytes)
+            updateReading()
+        }
+    }
+
+    func connectionDidReadEOF(_ connection: Connection) {
+        if connection === client {
+            clientSentEOF = true
+            if exchange?.requestComplete == true {
+                return  // half-close after a complete request: answer it, then close
+            }
+            // Idle, or gave up within a head or a body.
+            close(graceful: state == .waitingForRequest)
+            return
+        }
+        guard connection === exchange?.upstream, let exchange else { return }
+        guard var decoder = exchange.responseBody else {
+            upstreamFailed(.upstreamClosed("upstream closed the connection before answering"))
+            return
+        }
+        do {
+            try decoder.finishAtEOF()
+        } catch {
+            // Truncated body: the client must see the connection end, not a short "complete" body.
+            context.logger.warning("upstream closed mid-response", metadata: ["reason": "\(error.detail)"])
+            logAccess(exchange, status: exchange.response?.status ?? 0)
+            close(graceful: false)
+            return
+        }
+        exchange.responseBody = decoder
+        client.flush()
+        completeExchange(upstreamReusable: false)
+    }
+
+    func connection(_ connection: Connection, didFail error: ConnectionError) {
+        if connection === client {
+            close(graceful: false)
+        } else if connection === exchange?.upstream {
+            exchange?.upstream = nil
+            upstreamFailed(.upstreamUnavailable(error))
+        }
+    }
+
+    func connectionDidDrain(_ connection: Connection) {
+        updateReading()
+    }
+
+    func connectionDidTimeOut(_ connection: Connection) {
+        if connection === client {
+            switch state {
+            case .waitingForRequest where !headStarted:
+                close(graceful: true)  // idle keep-alive connection
+            default:
+                client.write(ErrorResponse.json(status: 408, reason: "Request Timeout", error: "request_timeout",
+                                                detail: "the request was not received in time", close: true))
+                if let exchange { logAccess(exchange, status: 408) }
+                close(graceful: true)
+            }
+        } else if connection === exchange?.upstream {
+            upstreamFailed(.upstreamTimedOut("upstream did not answer within \(context.settings.responseTimeout)"))
+        }
+    }
+
+    func connectionDidOpen(_ connection: Connection) {}
+
+    // MARK: Helpers
+
+
+    static func onlyH2CUpgrade(_ head: RequestHead) -> Bool {
+        for field in head.fields where head.fieldNameIs(field, "upgrade") {
+            let value = head.value(field).map(asciiLowercased)
+            if value != Array("h2c".utf8) { return false }
+        }
+        return true
+    }
+
+    /// Metrics and the access log line for one finished request; called exactly once per request.
+    func logAccess(_ exchange: Exchange, status: Int) {
+        let now = EventLoop.now()
+        let upstreamTime = exchange.upstreamStartedAt == 0 ? nil : now &- exchange.upstreamStartedAt
+        context.metrics.recordRequest(
+            methodIndex: ProxyMetrics.methodIndex(exchange.head.raw[exchange.head.method]), status: status,
+            durationNanoseconds: now &- exchange.startedAt, upstreamNanoseconds: upstreamTime,
+            bytesIn: Int(exchange.requestBytesForwarded), bytesOut: exchange.responseBytesSent)
+        // The metadata below is built only when the access log is on (swift-log autoclosures).
+        // Never a header value: Authorization and Cookie must not reach a log line.
+        context.accessLogger.info("request", metadata: [
+            "client": "\(clientAddress)",
+            "method": "\(exchange.head.methodString)",
+            "path": "\(AccessLogFormat.path(exchange.head.targetString, includeQuery: context.accessLogQuery))",
+            "status": "\(status)",
+            "bytes_in": "\(exchange.requestBytesForwarded)",
+            "bytes_out": "\(exchange.responseBytesSent)",
+            "duration_ms": "\(AccessLogFormat.milliseconds(now &- exchange.startedAt))",
+            "upstream_ms": "\(upstreamTime.map(AccessLogFormat.milliseconds) ?? "-")",
+            "upstream_reused": "\(exchange.upstreamReused)",
+        ])
+    }
+
+    /// Shutdown: closes the connection if it sits between requests (keep-alive idle), so a drain
+    /// does not wait for idle clients. A request in flight is left to finish.
+    func closeIfIdle() {
+        loop.assertOnLoop()
+        if state == .waitingForRequest, !headStarted { close(graceful: true) }
+    }
+}

@@ -1,0 +1,147 @@
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// When an exchange goes wrong: a rejected token, a stale pooled connection, an error response, closing.
+extension ClientSession {
+    // MARK: Upstream 401
+
+    /// The upstream rejected our token. Drop it (if it is still the current one), get a new one
+    /// and replay the request once, when the request can be replayed: it has no body, so nothing
+    /// of it is lost. Returns false when the 401 must go to the client as it came.
+    func retryWithNewToken(after response: ResponseHead) -> Bool {
+        guard let exchange, let token = exchange.token, !exchange.retriedAfterUnauthorized,
+              exchange.requestComplete, Self.isReplayable(exchange.requestFraming) else { return false }
+        switch context.settings.retryUnauthorized {
+        case .never:
+            return false
+        case .any:
+            break
+        case .invalidToken:
+            // RFC 6750 §3.1: the resource server says the token itself is bad.
+            guard Self.saysInvalidToken(response) else { return false }
+        }
+        if context.tokens.invalidate(token) == .tooSoon { return false }
+        context.logger.info("upstream rejected the bearer token; retrying once with a new token", metadata: [
+            "path": "\(exchange.head.targetString.split(separator: "?", maxSplits: 1).first ?? "")",
+        ])
+        // The 401's body is not wanted: close rather than drain that connection.
+        exchange.upstream?.close()
+        exchange.upstream = nil
+        exchange.retriedAfterUnauthorized = true
+        exchange.response = nil
+        exchange.responseBody = nil
+        exchange.responseInput = []
+        exchange.upstreamHead = []
+        exchange.upstreamReused = false
+        exchange.token = nil
+        state = .waitingForToken
+        context.tokens.token(on: loop) { [self] result in
+            loop.assertOnLoop()
+            tokenArrived(result)
+        }
+        return true
+    }
+
+    static func isReplayable(_ framing: BodyFraming) -> Bool {
+        switch framing {
+        case .none, .contentLength(0): return true
+        default: return false
+        }
+    }
+
+    static func saysInvalidToken(_ response: ResponseHead) -> Bool {
+        for field in response.fields where response.fieldNameIs(field, "www-authenticate") {
+            let value = String(decoding: response.value(field), as: UTF8.self).lowercased()
+            if value.contains("bearer"), value.contains("invalid_token") { return true }
+        }
+        return false
+    }
+
+    // MARK: Failures
+
+    /// Ends the current request with an error response when none has started, else cuts the client off.
+    func fail(_ error: ProxyError) {
+        guard state != .closed else { return }
+        let responseStarted = exchange?.responseHeadSent ?? false
+        if error.side == .downstream {
+            context.logger.debug("rejected request", metadata: ["client": "\(clientAddress)", "reason": "\(error)"])
+        }
+        if let exchange {
+            logAccess(exchange, status: responseStarted ? (exchange.response?.status ?? 0) : ErrorResponse.status(for: error).code)
+            exchange.upstream?.close()
+        }
+        // The connection can carry on only when the request was read in full and the error is not
+        // about the client's own bytes.
+        let keepAlive = !responseStarted && error.side != .downstream && (exchange?.requestComplete ?? false)
+            && (exchange?.clientKeepAlive ?? false) && !clientSentEOF
+        exchange = nil
+        if responseStarted {
+            close(graceful: false)
+            return
+        }
+        client.write(ErrorResponse.bytes(for: error, close: !keepAlive))
+        if keepAlive {
+            client.flush()
+            state = .waitingForRequest
+            client.deadline = EventLoop.deadline(after: context.settings.idleTimeout)
+            processBufferedInput()
+            updateReading()
+        } else {
+            close(graceful: true)
+        }
+    }
+
+    func upstreamFailed(_ error: ProxyError) {
+        guard let exchange else { return }
+        // A pooled connection the server had already closed: replay a body-less request once.
+        if exchange.upstreamReused, !exchange.retriedOnFreshConnection, !exchange.upstreamHead.isEmpty,
+           exchange.response == nil, exchange.responseInput.isEmpty {
+            exchange.upstream?.close()
+            exchange.upstream = nil
+            exchange.retriedOnFreshConnection = true
+            let head = exchange.upstreamHead
+            state = .connectingUpstream
+            context.pool.acquire(fresh: true) { [self] result in
+                guard state == .connectingUpstream, self.exchange != nil else {
+                    if case .success(let (connection, _)) = result { connection.close() }
+                    return
+                }
+                switch result {
+                case .failure(let error):
+                    fail(.upstreamUnavailable(error))
+                case .success(let (connection, _)):
+                    self.exchange?.upstreamHead = head
+                    resend(head, on: connection)
+                }
+            }
+            return
+        }
+        context.logger.warning("upstream failed", metadata: ["reason": "\(error)"])
+        fail(error)
+    }
+
+    func resend(_ head: [UInt8], on upstream: Connection) {
+        upstream.delegate = self
+        exchange?.upstream = upstream
+        exchange?.upstreamReused = false
+        state = .exchanging
+        upstream.write(head)
+        upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
+        upstream.flush()
+        updateReading()
+    }
+
+    func close(graceful: Bool) {
+        guard state != .closed else { return }
+        state = .closed
+        exchange?.upstream?.close()
+        exchange = nil
+        input = []
+        context.openSessions -= 1
+        context.connections.closed()
+        context.sessionClosed(self)
+        if graceful { client.closeAfterFlush() } else { client.close() }
+    }
+}

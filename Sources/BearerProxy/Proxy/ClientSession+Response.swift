@@ -1,0 +1,129 @@
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Relaying the upstream's answer: interim and final heads, the body, and the end of an exchange.
+extension ClientSession {
+    // MARK: Upstream input
+
+    func upstreamDidRead(_ bytes: UnsafeRawBufferPointer) {
+        guard let exchange, let upstream = exchange.upstream else { return }
+        upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
+        exchange.upstreamHead = []  // the server has answered: never replay this request
+        if exchange.responseBody == nil {
+            exchange.responseInput.append(contentsOf: bytes)
+            parseResponseHead()
+            return
+        }
+        relayResponseBody(bytes)
+    }
+
+    func parseResponseHead() {
+        guard let exchange else { return }
+        while exchange.responseBody == nil {
+            let parsed: (head: ResponseHead, consumed: Int)?
+            do {
+                parsed = try exchange.responseInput.withBytes { buffer throws(HTTP1Error) in
+                    try HeadParser.parseResponseHead(buffer, limits: context.settings.upstreamHTTPLimits)
+                }
+            } catch {
+                upstreamFailed(.upstreamInvalidResponse(error.detail))
+                return
+            }
+            guard let (head, consumed) = parsed else {
+                return
+            }
+            exchange.responseInput.removeFirst(consumed)
+            if head.status < 200 {
+                // RFC 9110 §15.2: 100 and 103 go to HTTP/1.1 clients; 101 cannot happen since
+                // Upgrade is never forwarded, so it is a protocol error.
+                if head.status == 101 {
+                    upstreamFailed(.upstreamInvalidResponse("101 Switching Protocols without an Upgrade request"))
+                    return
+                }
+                if exchange.head.version == .http1_1 {
+                    client.write(context.rules.clientInterimHead(for: head))
+                    client.flush()
+                }
+                continue
+            }
+            if head.status == 401, retryWithNewToken(after: head) { return }
+            let framing: BodyFraming
+            do {
+                framing = try head.bodyFraming(requestMethodIsHEAD: exchange.head.isHEAD)
+            } catch {
+                upstreamFailed(.upstreamInvalidResponse(error.detail))
+                return
+            }
+            exchange.clientFraming = ForwardingRules.clientFraming(for: framing, clientVersion: exchange.head.version)
+            if exchange.clientFraming == .untilClose || !exchange.requestComplete {
+                exchange.clientKeepAlive = false
+            }
+            exchange.response = head
+            exchange.responseBody = BodyDecoder(framing: framing, limits: context.settings.upstreamHTTPLimits)
+            client.write(context.rules.clientHead(for: head, framing: exchange.clientFraming, close: !exchange.clientKeepAlive))
+            exchange.responseHeadSent = true
+        }
+        let rest = exchange.responseInput
+        exchange.responseInput = []
+        if rest.isEmpty {
+            finishIfResponseComplete()
+        } else {
+            rest.withUnsafeBytes { relayResponseBody($0) }
+        }
+    }
+
+    func relayResponseBody(_ bytes: UnsafeRawBufferPointer) {
+        guard let exchange, var decoder = exchange.responseBody else { return }
+        let chunked = exchange.clientFraming == .chunked
+        var sent = 0
+        do {
+            _ = try decoder.decode(bytes) { payload in
+                sent += payload.count
+                if chunked { client.writeChunk(payload) } else { client.write(payload) }
+            }
+        } catch {
+            upstreamFailed(.upstreamInvalidResponse(error.detail))
+            return
+        }
+        exchange.responseBody = decoder
+        exchange.responseBytesSent += sent
+        finishIfResponseComplete()
+    }
+
+    func finishIfResponseComplete() {
+        guard let exchange, let decoder = exchange.responseBody else { return }
+        if decoder.isComplete {
+            if exchange.clientFraming == .chunked { client.writeLastChunk() }
+            client.flush()
+            completeExchange(upstreamReusable: exchange.requestComplete)
+        } else {
+            client.flush()
+            updateReading()
+        }
+    }
+
+    /// The response has been relayed in full.
+    func completeExchange(upstreamReusable: Bool) {
+        guard let exchange, let upstream = exchange.upstream, let response = exchange.response else { return }
+        let responseKeepAlive = response.version == .http1_1 && !response.hasToken("close", inFieldsNamed: "connection")
+        if upstreamReusable, responseKeepAlive, exchange.clientFraming != .untilClose {
+            context.pool.release(upstream)
+        } else {
+            upstream.close()
+        }
+        logAccess(exchange, status: response.status)
+        self.exchange = nil
+        if exchange.clientKeepAlive, !clientSentEOF || !input.isEmpty {
+            state = .waitingForRequest
+            client.deadline = EventLoop.deadline(after: context.settings.idleTimeout)
+            processBufferedInput()
+            // After the client's FIN, only the requests it had already sent are answered.
+            if state == .waitingForRequest, clientSentEOF { close(graceful: true) }
+            updateReading()
+        } else {
+            close(graceful: true)
+        }
+    }
+}
