@@ -372,6 +372,39 @@ def curl_expect_100_continue(env):
 
 
 @case
+def curl_head(env):
+    """HEAD: the upstream's head (with its Content-Length) comes back, no body, and curl does not hang."""
+    proxy = env.proxy("head")
+    r = curl("-I", "--max-time", "10", proxy.url + "/head?size=12345")
+    check(r.returncode == 0, f"curl -I failed (exit {r.returncode}): {r.stderr.decode()}")
+    head = r.stdout.decode().lower()
+    check(head.startswith("http/1.1 200"), f"status: {head[:40]}")
+    check("content-length: 12345" in head, f"HEAD lost the upstream's Content-Length: {head}")
+    r = curl("-I", "--max-time", "10", proxy.url + "/head2?size=777", proxy.url + "/after-head")
+    check(r.returncode == 0, f"HEAD then another request on the same connection failed: {r.stderr.decode()}")
+
+
+@case
+def large_responses(env):
+    """Large upstream responses, Content-Length and chunked, arrive byte for byte (curl and requests)."""
+    proxy = env.proxy("large")
+    size = 8 * 1024 * 1024 + 3
+    from peers.upstream import pattern_bytes
+    digest = hashlib.sha256(pattern_bytes(size)).hexdigest()
+    for chunked in ("0", "1"):
+        r = curl("--max-time", "60", f"{proxy.url}/big?size={size}&chunked={chunked}")
+        check(r.returncode == 0, f"curl failed: {r.stderr.decode()}")
+        check(len(r.stdout) == size and hashlib.sha256(r.stdout).hexdigest() == digest,
+              f"curl got {len(r.stdout)} bytes (chunked={chunked}), want {size}")
+        with harness.session() as s:
+            resp = s.get(f"{proxy.url}/big?size={size}&chunked={chunked}", stream=True, timeout=60)
+            check(resp.status_code == 200, f"status {resp.status_code}")
+            data = b"".join(resp.iter_content(65536))
+        check(len(data) == size and hashlib.sha256(data).hexdigest() == digest,
+              f"requests got {len(data)} bytes (chunked={chunked}), want {size}")
+
+
+@case
 def python_requests_session(env):
     """requests.Session: keep-alive GETs, a JSON POST and a streamed (chunked) generator body."""
     proxy = env.proxy("requests")

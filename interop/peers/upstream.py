@@ -63,6 +63,11 @@ class JWKS:
             return self.keys
 
 
+def pattern_bytes(size: int) -> bytes:
+    block = bytes(range(256)) * 256
+    return (block * (size // len(block) + 1))[:size]
+
+
 def make_handler(args, jwks: JWKS):
     scopes_required = set(args.require_scope or [])
 
@@ -183,7 +188,30 @@ def make_handler(args, jwks: JWKS):
             if claims is None:
                 return self._send(401, echo, [("WWW-Authenticate",
                                                f'Bearer error="invalid_token", error_description="{reason}"'.replace("\n", " "))])
+            query = dict(part.partition("=")[::2] for part in self.path.partition("?")[2].split("&") if part)
+            if "size" in query:
+                return self._send_bytes(int(query["size"]), query.get("chunked") == "1")
             return self._send(200, echo)
+
+        def _send_bytes(self, size: int, chunked: bool):
+            """A large deterministic body (pattern_bytes), with Content-Length or chunked."""
+            body = pattern_bytes(size)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(size))
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            if not chunked:
+                self.wfile.write(body)
+                return
+            for start in range(0, size, 65536):
+                piece = body[start:start + 65536]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
