@@ -48,10 +48,19 @@ def wait_for_port(port: int, timeout: float, process: subprocess.Popen | None = 
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def _die_with_parent():
+    """Linux: SIGTERM the child when the suite dies, even by SIGKILL (no stray peers)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def spawn(argv, *, stdout=subprocess.PIPE, stderr=None, env=None) -> subprocess.Popen:
     """Starts a process in its own process group; `stop_all` ends it whatever happens."""
     process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
-                               env=env, start_new_session=True)
+                               env=env, start_new_session=True, preexec_fn=_die_with_parent)
     _processes.append(process)
     return process
 
