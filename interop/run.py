@@ -252,6 +252,54 @@ def auth_client_secret_jwt(env):
 
 
 @case
+def peer_reference_clients(env):
+    """The peers themselves, with Authlib's own OAuth2 client: every auth method gets a token the
+    upstream accepts, and discovery answers. Proves a later proxy failure is the proxy's."""
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2.rfc7523 import ClientSecretJWT as ClientSecretJWTAuth, PrivateKeyJWT as PrivateKeyJWTAuth
+    from joserfc.jwk import ECKey
+    url = env.authz.token_url
+    with open(env.client_rsa) as f:
+        rsa_pem = f.read()
+    with open(env.client_ec) as f:
+        ec_pem = f.read()
+    # No client_secret_basic here: Authlib's own client neither form-encodes the Basic credentials
+    # (RFC 6749 §2.3.1) nor sends them as UTF-8, and Authlib's server answers that é with a 500.
+    setups = [
+        ("post-client", SECRETS["post-client"], "client_secret_post", None),
+        ("csjwt-client", SECRETS["csjwt-client"], "client_secret_jwt", ClientSecretJWTAuth(url)),
+        ("pkjwt-client", rsa_pem, "private_key_jwt", PrivateKeyJWTAuth(url, headers={"kid": "client-rsa-1"})),
+        ("pkjwt-client", rsa_pem, "private_key_jwt", PrivateKeyJWTAuth(url)),  # kid is optional
+        ("pkjwt-client", ECKey.import_key(ec_pem), "private_key_jwt",
+         PrivateKeyJWTAuth(url, alg="ES256", headers={"kid": "client-ec-1"})),
+    ]
+    for client_id, secret, method, auth in setups:
+        session = OAuth2Session(client_id, secret, token_endpoint_auth_method=method, scope=" ".join(SCOPES))
+        session.trust_env = False
+        if auth is not None:
+            session.register_client_auth_method(auth)
+        token = session.fetch_token(url, grant_type="client_credentials", verify=env.ca.cert_file)
+        with harness.session() as s:
+            r = s.get(env.upstream.url + "/reference", headers={"Authorization": f"Bearer {token['access_token']}"},
+                      verify=env.ca.cert_file, timeout=30)
+        body = echo(r)
+        check(body["token_claims"]["client_id"] == client_id, f"{method}: token for {body['token_claims']['client_id']}")
+    methods = [e.get("method") for e in env.authz.stats()["events"]]
+    check(methods == [m for _, _, m, _ in setups], f"methods seen by the authorization server: {methods}")
+    with harness.session() as s:
+        for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
+            meta = s.get(env.authz.url + path, verify=env.ca.cert_file, timeout=30).json()
+            check(meta["issuer"] == env.authz.issuer and meta["token_endpoint"] == url, f"{path}: {meta}")
+    # The upstream rejects a revoked token with 401 invalid_token (what the retry case relies on).
+    env.upstream.call("revoke")
+    with harness.session() as s:
+        r = s.get(env.upstream.url + "/reference", headers={"Authorization": f"Bearer {token['access_token']}"},
+                  verify=env.ca.cert_file, timeout=30)
+    check(r.status_code == 401 and 'error="invalid_token"' in r.headers.get("WWW-Authenticate", ""),
+          f"revoked token: {r.status_code} {r.headers.get('WWW-Authenticate')}")
+
+
+@case
 def discovery(env):
     """token.issuer instead of token.url: the proxy finds the token endpoint by discovery."""
     token = env.token()

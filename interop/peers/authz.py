@@ -110,6 +110,20 @@ class _Assertion(JWTBearerClientAssertion):
     def get_audiences(self):
         return self._audiences
 
+    def __call__(self, query_client, request):
+        # Authlib tries each assertion method in turn and the first one raises for a client that
+        # is registered for the other: skip clients not registered for this method.
+        assertion = request.form.get("client_assertion")
+        if assertion:
+            try:
+                _, claims = self.extract_assertion(assertion)
+                client = query_client(claims.get("sub")) if isinstance(claims.get("sub"), str) else None
+            except InvalidClientError:
+                client = None
+            if client is not None and not client.check_endpoint_auth_method(self.CLIENT_AUTH_METHOD, "token"):
+                return None
+        return super().__call__(query_client, request)
+
     def validate_jti(self, claims, jti):
         with self._lock:
             key = (claims["sub"], jti)
@@ -134,6 +148,8 @@ class PrivateKeyJWT(_Assertion):
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
     def resolve_client_public_key(self, client):
+        """The client's registered key named by `kid`; without a `kid` (it is optional), the key
+        whose type fits `alg`."""
         keys = []
         for entry in client.public_keys:
             with open(entry["pem"], "rb") as f:
@@ -141,7 +157,21 @@ class PrivateKeyJWT(_Assertion):
             params = {"kid": entry["kid"]} if entry.get("kid") else None
             cls = ECKey if entry.get("type") == "EC" else RSAKey
             keys.append(cls.import_key(pem, params))
-        return KeySet(keys)
+
+        def resolve(token):
+            header = token.headers()
+            kid, alg = header.get("kid"), header.get("alg", "")
+            for key in keys:
+                if kid is not None and key.kid == kid:
+                    return key
+            if kid is None:
+                wanted = "EC" if alg.startswith("ES") else "RSA"
+                for key in keys:
+                    if key.key_type == wanted:
+                        return key
+            raise InvalidClientError(description=f"no registered key for kid {kid!r} alg {alg!r}")
+
+        return resolve
 
 
 class ClientSecretJWT(_Assertion):
