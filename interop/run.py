@@ -453,6 +453,47 @@ def large_responses(env):
 
 
 @case
+def target_and_bodyless_statuses(env):
+    """The request target reaches the upstream byte for byte; 204 and 304 (no body) do not hang the connection."""
+    proxy = env.proxy("target")
+    target = "/a%2Fb/%7Euser/caf%C3%A9;p=1?q=%20x+y&empty=&a=1&a=2&slash=/&enc=%3D%26"
+    r = curl("--path-as-is", proxy.url + target)
+    check(r.returncode == 0, r.stderr.decode())
+    body = json.loads(r.stdout)
+    check(body["target"] == target, f"target changed: {body['target']!r}, sent {target!r}")
+    with harness.session() as s:
+        for status in (204, 304, 200, 304):
+            resp = s.get(f"{proxy.url}/nobody?status={status}" if status != 200 else f"{proxy.url}/after", timeout=10)
+            check(resp.status_code == status, f"expected {status}, got {resp.status_code}")
+            if status != 200:
+                check(resp.content == b"", f"{status} carried a body: {resp.content[:80]!r}")
+
+
+@case
+def pipelined_and_http10_keepalive(env):
+    """Three requests written at once (pipelining) come back in order; an HTTP/1.0 client asking for
+    keep-alive either keeps the connection or closes it cleanly, and gets every answer."""
+    import socket
+    proxy = env.proxy("pipeline")
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=20) as sock:
+        batch = b"".join(f"GET /pipe/{i} HTTP/1.1\r\nHost: 127.0.0.1:{proxy.port}\r\n\r\n".encode() for i in range(3))
+        sock.sendall(batch)
+        data = b""
+        deadline = time.monotonic() + 20
+        while data.count(b'"target": "/pipe/') < 3 and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    targets = [t.split(b'"')[0].decode() for t in data.split(b'"target": "')[1:]]
+    check(targets == ["/pipe/0", "/pipe/1", "/pipe/2"], f"pipelined answers: {targets} ({data.count(b'HTTP/1.1 200')} x 200)")
+    r = curl("-v", "--http1.0", "-H", "Connection: keep-alive", proxy.url + "/ka10/0", proxy.url + "/ka10/1")
+    check(r.returncode == 0, f"curl failed: {r.stderr.decode()[-600:]}")
+    bodies = [json.loads(line) for line in r.stdout.decode().splitlines() if line.strip()]
+    check([b["target"] for b in bodies] == ["/ka10/0", "/ka10/1"], f"HTTP/1.0 keep-alive answers: {bodies}")
+
+
+@case
 def python_requests_session(env):
     """requests.Session: keep-alive GETs, a JSON POST and a streamed (chunked) generator body."""
     proxy = env.proxy("requests")

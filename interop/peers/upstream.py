@@ -189,6 +189,11 @@ def make_handler(args, jwks: JWKS):
                 return self._send(401, echo, [("WWW-Authenticate",
                                                f'Bearer error="invalid_token", error_description="{reason}"'.replace("\n", " "))])
             query = dict(part.partition("=")[::2] for part in self.path.partition("?")[2].split("&") if part)
+            if query.get("status") in ("204", "304"):
+                self.send_response(int(query["status"]))
+                self.send_header("ETag", '"interop"')
+                self.end_headers()
+                return None
             if "size" in query:
                 return self._send_bytes(int(query["size"]), query.get("chunked") == "1")
             return self._send(200, echo)
