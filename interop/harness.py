@@ -166,6 +166,9 @@ class Upstream:
 
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
+        # The same, but nginx closes idle client connections after 1 s (keepalive_timeout).
+        self.short_port = free_port()
+        self.short_url = f"https://127.0.0.1:{self.short_port}"
         prefix = os.path.join(workdir, "nginx")
         os.makedirs(prefix, exist_ok=True)
         cert, key = pki["server_cert"]
@@ -191,6 +194,18 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
             proxy_read_timeout 30s;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{self.short_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        keepalive_timeout 1s;
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
         }}
     }}
 }}

@@ -104,8 +104,8 @@ class Env:
         token.update(overrides)
         return {k: v for k, v in token.items() if v is not None}
 
-    def proxy(self, name, token=None, upstream_ca="default", start=True) -> Proxy:
-        proxy = Proxy(self.binary, self.workdir, name, token or self.token(), self.upstream.url,
+    def proxy(self, name, token=None, upstream_ca="default", start=True, upstream_url=None) -> Proxy:
+        proxy = Proxy(self.binary, self.workdir, name, token or self.token(), upstream_url or self.upstream.url,
                       self.ca.cert_file if upstream_ca == "default" else upstream_ca)
         self.proxies.append(proxy)
         return proxy.start() if start else proxy
@@ -491,6 +491,22 @@ def pipelined_and_http10_keepalive(env):
     check(r.returncode == 0, f"curl failed: {r.stderr.decode()[-600:]}")
     bodies = [json.loads(line) for line in r.stdout.decode().splitlines() if line.strip()]
     check([b["target"] for b in bodies] == ["/ka10/0", "/ka10/1"], f"HTTP/1.0 keep-alive answers: {bodies}")
+
+
+@case
+def upstream_closes_idle_connections(env):
+    """nginx closes idle keep-alive connections after 1 s (keepalive_timeout 1s): requests after the
+    idle time, with and without a body, still get 200 — never a 502 from a stale pooled connection."""
+    proxy = env.proxy("idleclose", upstream_url=env.upstream.short_url)
+    failures = []
+    with harness.session() as s:
+        for i in range(3):
+            for method, data in (("GET", None), ("POST", b"body after idle %d" % i)):
+                r = s.request(method, f"{proxy.url}/idle/{i}/{method}", data=data, timeout=30)
+                if r.status_code != 200:
+                    failures.append(f"{method} after {1.6 if i else 0}s idle: {r.status_code} {r.text[:160]}")
+                time.sleep(1.6)
+    check(not failures, "; ".join(failures))
 
 
 @case
