@@ -529,6 +529,40 @@ def python_requests_session(env):
 
 
 @case
+def token_response_variants(env):
+    """Token answers shaped like other servers': expires_in as a string, token_type "bearer",
+    a charset parameter, unknown extra fields, a chunked body. Each must give a working token."""
+    failures = []
+    for shape in (["expires_in_string"], ["token_type_lowercase"], ["charset"], ["extra_fields"], ["chunked"],
+                  ["chunked", "charset", "expires_in_string", "token_type_lowercase", "extra_fields"]):
+        env.authz.set(shape=shape)
+        proxy = env.proxy("shape-" + "-".join(shape))
+        r = get(proxy, "/shape")
+        if r.status_code != 200:
+            failures.append(f"{'+'.join(shape)}: {r.status_code} {r.text[:200]}")
+        proxy.stop()
+    check(not failures, "; ".join(failures))
+
+
+@case
+def lifetime_from_jwt_exp(env):
+    """No expires_in in the answer: the lifetime comes from the JWT's exp (3 s), not the 5 min default,
+    so no expired token reaches the upstream over 8 s of requests."""
+    env.authz.set(expires_in=3, shape=["no_expires_in"])
+    proxy = env.proxy("jwtexp")
+    codes = []
+    stop_at = time.monotonic() + 8
+    with harness.session() as s:
+        while time.monotonic() < stop_at:
+            r = s.get(f"{proxy.url}/exp", timeout=15)
+            codes.append(r.status_code if r.status_code == 200 else f"{r.status_code} {r.json().get('reject_reason') or r.text[:120]}")
+            time.sleep(0.1)
+    bad = [c for c in codes if c != 200]
+    check(not bad, f"{len(bad)} of {len(codes)} failed, first: {bad[:2]}")
+    check(env.authz.stats()["issued"] >= 3, f"only {env.authz.stats()['issued']} tokens in 8 s of 3 s JWTs")
+
+
+@case
 def refresh_under_steady_load(env):
     """4 s tokens, a token endpoint that takes 0.25 s, 4 clients for 13 s: each new token is fetched
     while the previous one is still valid (proactive refresh), and every client answer is 200."""

@@ -25,7 +25,7 @@ from authlib.oauth2.rfc6749 import ClientMixin, grants
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
@@ -46,6 +46,7 @@ class State:
     def reset(self):
         self.mode = "ok"  # ok | fail500 | invalid_client
         self.delay = 0.0  # seconds before answering a token request
+        self.shape = []  # how to reshape a successful token answer, as other servers do
         self.expires_in = 300
         self.token_requests = 0  # every POST to the token endpoint, whatever the outcome
         self.issued = 0
@@ -193,6 +194,31 @@ class TokenGenerator(JWTBearerTokenGenerator):
         return AUDIENCE
 
 
+def reshape(response, shape):
+    """Answers the way other servers do: expires_in as a string (Azure AD v1), no expires_in (the
+    JWT's exp is all there is), token_type "bearer", a charset parameter, a chunked body."""
+    body = json.loads(response.get_data())
+    if "expires_in_string" in shape:
+        body["expires_in"] = str(body["expires_in"])
+    if "no_expires_in" in shape:
+        body.pop("expires_in", None)
+    if "token_type_lowercase" in shape:
+        body["token_type"] = "bearer"
+    if "extra_fields" in shape:
+        body.update({"ext_expires_in": 3600, "not-before-policy": 0, "refresh_expires_in": 0, "id_token": None,
+                     "nested": {"a": [1, 2, {"b": "\u00e9\\\""}]}})
+    data = json.dumps(body).encode()
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    content_type = "application/json;charset=UTF-8" if "charset" in shape else "application/json"
+    if "chunked" in shape:
+        # No Content-Length: the development server sends it chunked (HTTP/1.1), in small pieces.
+        def pieces():
+            for i in range(0, len(data), 7):
+                yield data[i:i + 7]
+        return Response(pieces(), status=200, headers=headers, content_type=content_type)
+    return Response(data, status=200, headers=headers, content_type=content_type)
+
+
 def build_app(args) -> Flask:
     with open(args.clients) as f:
         clients = {c["client_id"]: Client(c) for c in json.load(f)}
@@ -265,6 +291,9 @@ def build_app(args) -> Flask:
             if event["outcome"] == "200":
                 STATE.issued += 1
             STATE.events.append(event)
+            shape = list(STATE.shape)
+        if shape and event["outcome"] == "200":
+            response = reshape(response, shape)
         return response
 
 
@@ -297,6 +326,8 @@ def build_app(args) -> Flask:
                 STATE.delay = float(body["delay"])
             if "expires_in" in body:
                 STATE.expires_in = int(body["expires_in"])
+            if "shape" in body:
+                STATE.shape = list(body["shape"])
         return jsonify(ok=True)
 
     @app.post("/admin/reset")
