@@ -837,6 +837,15 @@ def main() -> int:
             t0 = time.monotonic()
             try:
                 fn(env)
+                proxies = list(env.proxies)
+                env.end_case()
+                for proxy in proxies:  # an instrumented binary (--sanitize=thread/address) reports here
+                    text = proxy.log_text()
+                    for marker in ("WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "runtime error:"):
+                        if marker in text:
+                            at = text.index(marker)
+                            raise AssertionError(f"sanitizer report in the proxy's stderr ({proxy.log_path}):\n"
+                                                 + text[at:at + 3000])
                 passed.append(name)
                 print(f"PASS  {name} ({time.monotonic() - t0:.1f}s)", flush=True)
             except (Skip, Unsupported) as e:
