@@ -707,6 +707,27 @@ def authz_rejects_client(env):
 
 
 @case
+def uploads_while_token_unavailable(env):
+    """While no token can be had, uploads get the 503 (with Retry-After), not a reset and not a hang:
+    with Expect: 100-continue, with a Content-Length body and with a chunked body, each 8 MiB."""
+    env.authz.set(mode="invalid_client")
+    proxy = env.proxy("upload503")
+    path, _ = _upload_file(env, 8 * 1024 * 1024, "upload-8m")
+    failures = []
+    for label, extra in (("expect", ["-H", "Expect: 100-continue"]), ("content-length", ["-H", "Expect:"]),
+                         ("chunked", ["-H", "Expect:", "-H", "Transfer-Encoding: chunked"])):
+        started = time.monotonic()
+        r = curl("-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", *extra, "--data-binary", "@" + path,
+                 proxy.url + "/upload503")
+        elapsed = time.monotonic() - started
+        code = r.stdout.decode().strip()
+        if r.returncode != 0 or code != "503" or elapsed > 10:
+            failures.append(f"{label}: curl exit {r.returncode}, status {code or '-'}, {elapsed:.1f}s, "
+                            f"{r.stderr.decode().strip()[-160:]}")
+    check(not failures, "; ".join(failures))
+
+
+@case
 def authz_server_error_then_recovery(env):
     """The token endpoint answers 500: 503 + Retry-After meanwhile; recovery when it is fixed."""
     env.authz.set(mode="fail500")
