@@ -312,6 +312,43 @@ def discovery(env):
     check(stats["issued"] == 1, f"expected one token, got {stats['issued']}")
 
 
+def _discovery_refused(env, proxy_name, token, authz, needle):
+    """The proxy must not get a token: it exits at start or answers 503, and says why (`needle`)."""
+    proxy = env.proxy(proxy_name, token, start=False)
+    try:
+        proxy.start()
+    except RuntimeError:
+        check(proxy.process.returncode not in (0, None), "the proxy exited 0")
+    else:
+        r = get(proxy, "/discovery-refused")
+        check(r.status_code == 503, f"expected 503, got {r.status_code}: {r.text[:200]}")
+    check(needle in proxy.log_text(), f"the proxy's log does not mention {needle!r}: {proxy.log_text()[-600:]}")
+    check(authz.stats()["token_requests"] == 0, "a token request was made anyway")
+
+
+@case
+def discovery_issuer_mismatch(env):
+    """The discovery document names another issuer than the one configured: refused, no token request."""
+    port = harness.free_port()
+    other = AuthServer(env.workdir, env.pki, env.clients, env.signing_key, port=port, name="authz-mismatch",
+                       issuer=f"https://127.0.0.1:{port}/someone-else")
+    env.extra.append(other)
+    token = env.token()
+    del token["url"]
+    token["issuer"] = f"https://127.0.0.1:{port}"
+    _discovery_refused(env, "issuer-mismatch", token, other, "issuer")
+
+
+@case
+def discovery_method_not_offered(env):
+    """Discovery says client_secret_post is not offered: the proxy fails early with a clear message."""
+    env.authz.set(advertised_methods=["client_secret_basic", "private_key_jwt"])
+    token = env.token("post-client", "client_secret_post")
+    del token["url"]
+    token["issuer"] = env.authz.issuer
+    _discovery_refused(env, "method-not-offered", token, env.authz, "client_secret_post")
+
+
 @case
 def upstream_accepts_token(env):
     """The token the upstream gets verifies against the JWKS, and its claims are what Authlib issued."""

@@ -47,6 +47,7 @@ class State:
         self.mode = "ok"  # ok | fail500 | invalid_client
         self.delay = 0.0  # seconds before answering a token request
         self.shape = []  # how to reshape a successful token answer, as other servers do
+        self.advertised_methods = None  # discovery's token_endpoint_auth_methods_supported, if not all
         self.expires_in = 300
         self.token_requests = 0  # every POST to the token endpoint, whatever the outcome
         self.issued = 0
@@ -238,6 +239,7 @@ def build_app(args) -> Flask:
     def metadata():
         with STATE.lock:
             STATE.discovery_requests += 1
+            methods = STATE.advertised_methods or ClientCredentials.TOKEN_ENDPOINT_AUTH_METHODS
         return jsonify(
             issuer=issuer,
             token_endpoint=token_url,
@@ -245,7 +247,7 @@ def build_app(args) -> Flask:
             grant_types_supported=["client_credentials"],
             response_types_supported=["token"],
             scopes_supported=SCOPES,
-            token_endpoint_auth_methods_supported=ClientCredentials.TOKEN_ENDPOINT_AUTH_METHODS,
+            token_endpoint_auth_methods_supported=methods,
             token_endpoint_auth_signing_alg_values_supported=ASSERTION_ALGS,
         )
 
@@ -326,6 +328,8 @@ def build_app(args) -> Flask:
                 STATE.delay = float(body["delay"])
             if "expires_in" in body:
                 STATE.expires_in = int(body["expires_in"])
+            if "advertised_methods" in body:
+                STATE.advertised_methods = body["advertised_methods"]
             if "shape" in body:
                 STATE.shape = list(body["shape"])
         return jsonify(ok=True)
