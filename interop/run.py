@@ -915,6 +915,12 @@ def main() -> int:
                             at = text.index(marker)
                             raise AssertionError(f"sanitizer report in the proxy's stderr ({proxy.log_path}):\n"
                                                  + text[at:at + 3000])
+                for proxy in proxies:  # suppressed known false positives stay visible
+                    text = proxy.log_text()
+                    if "ThreadSanitizer: Matched" in text:
+                        used = text[text.index("ThreadSanitizer: Matched"):].splitlines()[:6]
+                        print("      note: TSan suppressions matched (known false positives, see "
+                              "interop/tsan-suppressions.txt): " + " | ".join(u.strip() for u in used), flush=True)
                 passed.append(name)
                 print(f"PASS  {name} ({time.monotonic() - t0:.1f}s)", flush=True)
             except (Skip, Unsupported) as e:
