@@ -228,7 +228,7 @@ http {{
 
 # Keys whose rejection by `check-config` means "feature not built yet" (issue 4), not a failure.
 FEATURE_KEYS = ("issuer", "private_key_file", "key_id", "signing_alg", "client_cert_file",
-                "client_key_file", "audience", "resource", "extra_params")
+                "client_key_file", "audience", "resource", "extra_params", "min_request_interval")
 FEATURE_AUTH_METHODS = ("private_key_jwt", "client_secret_jwt", "tls_client_auth")
 
 
