@@ -27,6 +27,8 @@ final class TokenProvider: Sendable {
         /// A refresh was asked for (rotation, rejected token) and has not started yet.
         var refreshRequested = false
         var skewWarned = false
+        /// When a rejected-but-kept token was last reported at warning level (0: never).
+        var lastKeptRejectionWarning: UInt64 = 0
         var counters = Status(hasValidToken: false, fetches: 0)
 
         /// Refresh time reached (or no token), or a requested refresh allowed by the minimum
@@ -107,6 +109,7 @@ final class TokenProvider: Sendable {
         let now = clock.uptimeNanoseconds()
         var schedule: UInt64?
         var startNow = false
+        var warn = false
         let outcome: Invalidation = state.withLock { state in
             guard let current = state.token, current.headerValue == token.headerValue else {
                 return .alreadyReplaced
@@ -121,6 +124,12 @@ final class TokenProvider: Sendable {
             if now < earliest {
                 state.refreshRequested = true
                 schedule = earliest
+                // A storm of 401s is one warning per interval, not one per request.
+                let quiet = max(Self.nanoseconds(policy.minimumInterval), 1_000_000_000)
+                if state.lastKeptRejectionWarning == 0 || now &- state.lastKeptRejectionWarning >= quiet {
+                    state.lastKeptRejectionWarning = now
+                    warn = true
+                }
                 return .tooSoon
             }
             state.token = nil
@@ -134,7 +143,8 @@ final class TokenProvider: Sendable {
             logger.notice("upstream rejected the token; fetching a new one")
             if startNow { startFetch(reason: "upstream rejected token", at: now) }
         case .tooSoon:
-            logger.warning("upstream rejected the token, but the last token request is too recent; keeping it for now")
+            let message: Logger.Message = "upstream rejected the token, but the last token request is too recent; keeping it for now"
+            if warn { logger.warning(message) } else { logger.debug(message) }
         case .alreadyReplaced:
             break
         }

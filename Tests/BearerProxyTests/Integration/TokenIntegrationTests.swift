@@ -121,8 +121,17 @@ extension Integration {
             let first = try #require(harness.tokenEndpoint.issuedTokens.first)
 
             // Refresh is due at 90% of the 1 s lifetime; the provider fetches on its own timer.
+            // The endpoint records a token before the proxy has read the answer, so keep asking
+            // until a request carries it (bounded by the old token's expiry plus the poll).
             try await poll("a second token", timeout: .seconds(3)) { harness.tokenEndpoint.issuedTokens.count >= 2 }
-            #expect(try client.exchange(harness.get("/after")).status == 200)
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(3)
+            repeat {
+                #expect(try client.exchange(harness.get("/after")).status == 200)
+                let last = harness.upstream.requests.last?.fieldLines(named: "authorization").first
+                if last != "Authorization: Bearer \(first)" { break }
+                try await Task.sleep(for: .milliseconds(20))
+            } while clock.now < deadline
 
             let lines = harness.upstream.requests.map { $0.fieldLines(named: "authorization") }
             #expect(lines.first == ["Authorization: Bearer \(first)"])
