@@ -296,6 +296,15 @@ class Proxy:
             self.stderr.close()
 
     def log_text(self) -> str:
+        # The proxy batches log lines (a write at most ~20 ms after the line): wait until the
+        # file has stopped growing for a moment, at most one second, before reading it.
+        deadline = time.monotonic() + 1.0
+        last, still = -1, 0
+        while time.monotonic() < deadline and still < 2:
+            size = os.path.getsize(self.log_path)
+            still = still + 1 if size == last else 0
+            last = size
+            time.sleep(0.04)
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 
