@@ -181,7 +181,7 @@ error_log {prefix}/error.log info;
 events {{ worker_connections 512; }}
 http {{
     access_log {prefix}/access.log;
-{temp}    client_max_body_size 64m;
+{temp}    client_max_body_size 128m;
     upstream backend {{ server 127.0.0.1:{self.backend_port}; keepalive 16; }}
     server {{
         listen 127.0.0.1:{self.port} ssl;
