@@ -27,15 +27,18 @@ let package = Package(
             name: "COpenSSLShims",
             dependencies: ["COpenSSL"]
         ),
+        // Shared state across threads: a lock ThreadSanitizer can see.
+        .target(name: "BearerSync"),
         // The only Swift module that imports OpenSSL.
         .target(
             name: "BearerTLS",
-            dependencies: ["COpenSSL", "COpenSSLShims"]
+            dependencies: ["COpenSSL", "COpenSSLShims", "BearerSync"]
         ),
         .target(
             name: "BearerProxy",
             dependencies: [
                 "BearerTLS",
+                "BearerSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -50,8 +53,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "BearerTLSTests", dependencies: ["BearerTLS"]),
-        .testTarget(name: "BearerProxyTests", dependencies: ["BearerProxy", "BearerTLS"]),
+        .testTarget(name: "BearerTLSTests", dependencies: ["BearerTLS", "BearerSync"]),
+        .testTarget(name: "BearerProxyTests", dependencies: ["BearerProxy", "BearerTLS", "BearerSync"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,15 +1,15 @@
 internal import COpenSSL
 internal import COpenSSLShims
-internal import Synchronization
+import BearerSync
 
 /// SSL_CTX wrapper. Shared by many connections on many threads.
 ///
 /// Fully configured before the factory returns it and never changed after,
-/// except for the client session cache, which sits behind a Mutex.
+/// except for the client session cache, which sits behind a lock (Locked).
 /// Connections keep their context alive, so the unretained back-pointer
 /// stored in the SSL_CTX (ex_data index 0, the "app data" slot) that the
 /// C callbacks use to find this object never dangles.
-public final class TLSContext: @unchecked Sendable {  // SSL_CTX is immutable after setup and locked by OpenSSL; sessions is guarded by its Mutex
+public final class TLSContext: @unchecked Sendable {  // SSL_CTX is immutable after setup and locked by OpenSSL; sessions is guarded by its lock (Locked)
     let pointer: OpaquePointer
     let isClient: Bool
     /// Client side: whether the peer's chain and name are verified.
@@ -20,7 +20,7 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is immutable af
     let alpnWire: UnsafeMutableBufferPointer<UInt8>
     /// Client side: the newest resumable session per server name, offered
     /// by the next connection to that name.
-    private let sessions = Mutex(TLSSessionCache())
+    private let sessions = Locked(TLSSessionCache())
 
     init(method: OpaquePointer?, isClient: Bool, verifiesPeer: Bool, alpn: [String]) throws(TLSError) {
         let wire = try ALPNProtocols.wireFormat(alpn)

@@ -1,7 +1,7 @@
 import BearerTLS
 import CoreMetrics
 import Prometheus
-import Synchronization
+import BearerSync
 
 /// Every metric the proxy exports, created once at startup.
 ///
@@ -32,7 +32,7 @@ public final class ProxyMetrics: Sendable {
     private let configGeneration: CoreMetrics.Meter
     /// Token fetch counts already exported, per provider (a reload may bring a new provider whose
     /// counts start again at zero).
-    private let scrapeState = Mutex<(provider: ObjectIdentifier?, succeeded: Int, failed: Int)>((nil, 0, 0))
+    private let scrapeState = Locked<(provider: ObjectIdentifier?, succeeded: Int, failed: Int)>((nil, 0, 0))
 
     public init() {
         let registry = PrometheusCollectorRegistry()

@@ -1,10 +1,10 @@
 import Dispatch
-import Synchronization
+import BearerSync
 
 /// Tells whether every event loop still runs its queue: once a second each loop is asked to note
 /// the time; a loop that has not done so for `maxSilence` is stuck (a blocking call, a livelock).
 /// `/healthz` reads it without waiting on any loop, so a stuck loop cannot stall the probe.
-/// @unchecked Sendable: `beats` is behind its Mutex; `timer` is set once in `init`, and Dispatch
+/// @unchecked Sendable: `beats` is behind its lock (Locked); `timer` is set once in `init`, and Dispatch
 /// sources may be cancelled from any thread.
 final class LoopHeartbeat: @unchecked Sendable {
     static let interval: DispatchTimeInterval = .seconds(1)
@@ -13,8 +13,8 @@ final class LoopHeartbeat: @unchecked Sendable {
     private let loops: [EventLoop]
     /// When each loop last ran a heartbeat; a class so the timer's handler can hold it.
     private final class Beats: Sendable {
-        let times: Mutex<[UInt64]>
-        init(count: Int) { times = Mutex(Array(repeating: EventLoop.now(), count: count)) }
+        let times: Locked<[UInt64]>
+        init(count: Int) { times = Locked(Array(repeating: EventLoop.now(), count: count)) }
     }
     private let beats: Beats
     private let timer: any DispatchSourceTimer

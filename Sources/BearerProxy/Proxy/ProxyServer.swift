@@ -1,9 +1,9 @@
 import BearerTLS
 import Dispatch
 import Logging
-import Synchronization
 #if canImport(Glibc)
 import Glibc
+import BearerSync
 #endif
 
 /// Why the proxy could not start. The executable prints it and exits non-zero.
@@ -27,8 +27,8 @@ public final class ProxyServer: Sendable {
 
     /// Holds the current generation for the accept handler without a reference cycle to the server.
     final class Current: Sendable {
-        let state: Mutex<State>
-        init(_ state: State) { self.state = Mutex(state) }
+        let state: Locked<State>
+        init(_ state: State) { self.state = Locked(state) }
     }
 
     let logger: Logger

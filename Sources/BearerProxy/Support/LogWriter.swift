@@ -1,7 +1,7 @@
 import Dispatch
-import Synchronization
 #if canImport(Glibc)
 import Glibc
+import BearerSync
 #endif
 
 /// Where formatted log lines go: appended to a buffer by whoever logs, written out in batches
@@ -23,7 +23,7 @@ public final class LogWriter: Sendable {
         var dropped = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let queue = DispatchQueue(label: "bearer-proxy.log-writer")
     private let output: @Sendable ([UInt8]) -> Void
     private let maxPending: Int

@@ -1,4 +1,4 @@
-import Synchronization
+import BearerSync
 
 /// Knows the token endpoint: fixed (`token.url`) or discovered from `token.issuer`.
 ///
@@ -23,7 +23,7 @@ final class TokenEndpointLocator: Sendable {
     let mode: Mode
     private let transport: Transport
     private let clock: TokenClock
-    private let cache = Mutex<(metadata: AuthorizationServerMetadata, fetchedAt: UInt64)?>(nil)
+    private let cache = Locked<(metadata: AuthorizationServerMetadata, fetchedAt: UInt64)?>(nil)
 
     init(mode: Mode, clock: TokenClock = .system, transport: @escaping Transport) {
         self.mode = mode

@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import BearerSync
 
 /// `bearer-proxy token`: one token request with the configured settings, described for an
 /// operator debugging a provider. The token itself appears only with `showToken`; the secret never.
@@ -13,7 +13,7 @@ public enum TokenProbe {
     public static func run(_ config: TokenConfig, showToken: Bool) -> Report {
         let loop = EventLoop(index: 0, label: "bearer-proxy.token-probe")
         let setup = TokenSetup(config: config, loop: loop, resolver: AddressResolver())
-        let outcome = Mutex<Result<TokenGrant, TokenError>?>(nil)
+        let outcome = Locked<Result<TokenGrant, TokenError>?>(nil)
         let done = DispatchSemaphore(value: 0)
         setup.fetcher.fetch { result in
             outcome.withLock { $0 = result }

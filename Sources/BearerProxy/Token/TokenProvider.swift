@@ -1,6 +1,6 @@
 import Dispatch
 import Logging
-import Synchronization
+import BearerSync
 
 /// Keeps one valid token and hands it out.
 ///
@@ -52,7 +52,7 @@ final class TokenProvider: Sendable {
     private let logger: Logger
     private let random: @Sendable () -> Double
     private let scheduler: TokenScheduler
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// `random` returns values in 0..<1 (jitter); `scheduler` runs the refresh timer.
     init(

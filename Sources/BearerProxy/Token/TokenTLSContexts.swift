@@ -1,5 +1,5 @@
 import BearerTLS
-import Synchronization
+import BearerSync
 
 /// The TLS client context for the token endpoint. With `tls_client_auth` the certificate and key
 /// files are read into the context; when their contents change (rotation) the next request gets
@@ -7,7 +7,7 @@ import Synchronization
 final class TokenTLSContexts: Sendable {
     private let configuration: TLSClientConfiguration
     private let credentials: ClientCredentialSource
-    private let cached = Mutex<(fingerprint: [UInt8], context: TLSContext)?>(nil)
+    private let cached = Locked<(fingerprint: [UInt8], context: TLSContext)?>(nil)
 
     init(_ config: TokenConfig) {
         configuration = TLSClientConfiguration(

@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import BearerSync
 
 /// Resolves host names on a queue of its own, so `getaddrinfo` never blocks an event loop, and
 /// keeps answers for a short time so that new upstream connections rarely wait for DNS.
@@ -10,7 +10,7 @@ final class AddressResolver: Sendable {
     }
 
     private let queue = DispatchQueue(label: "bearer-proxy.resolver")
-    private let cache = Mutex<[String: Entry]>([:])
+    private let cache = Locked<[String: Entry]>([:])
     /// How long an answer is reused. getaddrinfo does not report the record's TTL.
     static let cacheLifetime: Duration = .seconds(30)
 

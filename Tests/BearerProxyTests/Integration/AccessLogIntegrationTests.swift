@@ -1,15 +1,15 @@
 @testable import BearerProxy
 import Foundation
 import Logging
-import Synchronization
 import Testing
+import BearerSync
 
 extension Integration {
     @Suite("Access log and redaction through the real log formats")
     struct AccessLog {
         /// Collects what a `LogWriter` would have written to stderr.
         final class Output: Sendable {
-            private let bytes = Mutex<[UInt8]>([])
+            private let bytes = Locked<[UInt8]>([])
             var text: String { String(decoding: bytes.withLock { $0 }, as: UTF8.self) }
             func append(_ batch: [UInt8]) { bytes.withLock { $0 += batch } }
         }

@@ -1,8 +1,8 @@
 @testable import BearerProxy
 import Dispatch
 import Foundation
-import Synchronization
 import Testing
+import BearerSync
 
 extension Integration {
     @Suite("Lifecycle: drain on shutdown, reload on SIGHUP")
@@ -20,7 +20,7 @@ extension Integration {
             try busy.send(harness.get("/slow"))
             try await Task.sleep(for: .milliseconds(200))  // the request is upstream now
 
-            let finished = Mutex<ContinuousClock.Instant?>(nil)
+            let finished = Locked<ContinuousClock.Instant?>(nil)
             let started = ContinuousClock.now
             harness.proxy.shutdown(drainTimeout: .seconds(10)) { finished.withLock { $0 = .now } }
 

@@ -1,7 +1,6 @@
 @testable import BearerProxy
 import BearerTLS
 import Foundation
-import Synchronization
 import Testing
 
 extension Integration {

@@ -1,18 +1,18 @@
 @testable import BearerProxy
 import Glibc
-import Synchronization
 import Testing
+import BearerSync
 
 @Suite("LogWriter")
 struct LogWriterTests {
     final class Sink: Sendable {
-        let batches = Mutex<[[UInt8]]>([])
+        let batches = Locked<[[UInt8]]>([])
         var text: String { String(decoding: batches.withLock { $0.joined() }, as: UTF8.self) }
     }
 
     final class Gate: Sendable {
-        let open = Mutex(false)
-        let entered = Mutex(false)
+        let open = Locked(false)
+        let entered = Locked(false)
     }
 
     @Test("lines come out whole and in order after flush")

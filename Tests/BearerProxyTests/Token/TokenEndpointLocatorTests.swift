@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import BearerProxy
+import BearerSync
 
 /// Discovery (OIDC Discovery §4, RFC 8414 §3) against a scripted transport.
 @Suite("Token endpoint discovery")
@@ -25,7 +26,7 @@ struct TokenEndpointLocatorTests {
     /// A locator whose transport answers from `answers` by path and records what was asked.
     final class Script: Sendable {
         let answers: [String: Result<BufferedHTTPClient.Response, BufferedHTTPClient.Failure>]
-        let asked = Mutex<[String]>([])
+        let asked = Locked<[String]>([])
         init(_ answers: [String: Result<BufferedHTTPClient.Response, BufferedHTTPClient.Failure>]) { self.answers = answers }
 
         func locator(method: ClientAuthMethod = .clientSecretBasic, clock: TokenClock = .system) -> TokenEndpointLocator {
@@ -37,7 +38,7 @@ struct TokenEndpointLocatorTests {
     }
 
     static func locate(_ locator: TokenEndpointLocator) -> Result<EndpointURL, TokenError> {
-        let result = Mutex<Result<EndpointURL, TokenError>?>(nil)
+        let result = Locked<Result<EndpointURL, TokenError>?>(nil)
         locator.locate { answer in result.withLock { $0 = answer } }
         return result.withLock { $0! }
     }

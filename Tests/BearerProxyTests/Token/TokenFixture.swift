@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Synchronization
 @testable import BearerProxy
+import BearerSync
 
 enum TokenFixture {
     static let rsaKey = try! JWSSigningKey.generate(.rsa)
@@ -24,7 +25,7 @@ enum TokenFixture {
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
     let nanos = Atomic<UInt64>(1_000_000_000)
-    let wall = Mutex<Double>(1_700_000_000)
+    let wall = Locked<Double>(1_700_000_000)
 
     var clock: TokenClock {
         TokenClock(uptimeNanoseconds: { self.nanos.load(ordering: .relaxed) },
@@ -42,7 +43,7 @@ final class ManualClock: Sendable {
 
 /// Records what the provider schedules; the test fires the timers itself.
 final class ManualScheduler: Sendable {
-    let pending = Mutex<[(delay: UInt64, work: @Sendable () -> Void)]>([])
+    let pending = Locked<[(delay: UInt64, work: @Sendable () -> Void)]>([])
 
     var scheduler: TokenScheduler {
         TokenScheduler { delay, work in self.pending.withLock { $0.append((delay, work)) } }
@@ -62,7 +63,7 @@ final class ManualScheduler: Sendable {
 
 /// A fetcher whose answers the test gives one by one.
 final class ScriptedFetcher: TokenFetching {
-    private let waiting = Mutex<[@Sendable (Result<TokenGrant, TokenError>) -> Void]>([])
+    private let waiting = Locked<[@Sendable (Result<TokenGrant, TokenError>) -> Void]>([])
     let calls = Atomic<Int>(0)
 
     func fetch(_ completion: @escaping @Sendable (Result<TokenGrant, TokenError>) -> Void) {

@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
 @testable import BearerProxy
+import BearerSync
 
 /// A provider with a hand-moved clock, hand-fired timers and a scripted fetcher.
 final class ProviderHarness: Sendable {
@@ -11,7 +11,7 @@ final class ProviderHarness: Sendable {
     let fetcher = ScriptedFetcher()
     let loop = EventLoop(index: 0, label: "test.token-provider")
     let provider: TokenProvider
-    private let results = Mutex<[Result<AccessToken, TokenError>]>([])
+    private let results = Locked<[Result<AccessToken, TokenError>]>([])
 
     init(policy: TokenProvider.Policy = .init(refreshMargin: nil, defaultLifetime: .seconds(300)), random: Double = 0,
          logger: Logger = TokenFixture.logger) {

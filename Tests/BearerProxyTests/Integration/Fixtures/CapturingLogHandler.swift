@@ -1,12 +1,12 @@
 import Logging
-import Synchronization
+import BearerSync
 
 /// A swift-log handler that keeps every record (message and all metadata) as one line of text,
 /// so a test can search everything the proxy would have logged.
 struct CapturingLogHandler: LogHandler {
-    /// Shared by all copies of the handler; its lines are guarded by the Mutex.
+    /// Shared by all copies of the handler; its lines are guarded by its lock (Locked).
     final class Buffer: Sendable {
-        private let lines = Mutex<[String]>([])
+        private let lines = Locked<[String]>([])
         var text: String { lines.withLock { $0.joined(separator: "\n") } }
         var count: Int { lines.withLock { $0.count } }
         func append(_ line: String) { lines.withLock { $0.append(line) } }

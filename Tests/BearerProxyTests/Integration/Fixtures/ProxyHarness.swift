@@ -2,7 +2,6 @@
 import BearerTLS
 import Foundation
 import Logging
-import Synchronization
 import Testing
 
 /// The real proxy, started from a real YAML config, in front of an in-process TLS upstream and an

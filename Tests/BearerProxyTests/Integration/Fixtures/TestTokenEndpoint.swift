@@ -4,6 +4,7 @@ import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import BearerSync
 #endif
 
 /// An in-process OAuth2 token endpoint (RFC 6749 §4.4, client credentials) that authenticates the
@@ -32,17 +33,17 @@ final class TestTokenEndpoint: Sendable {
         case tlsClientAuth
     }
 
-    /// What the handler and the test share; guarded by its own Mutexes and Atomic.
+    /// What the handler and the test share; guarded by its own locks (Locked) and Atomic.
     private final class State: Sendable {
-        let behaviour = Mutex<Behaviour>(.issue(expiresIn: 300))
-        let secret: Mutex<String>
-        let issued = Mutex<[String]>([])
-        let requests = Mutex<[LocalRequest]>([])
-        let rejections = Mutex<[String]>([])
-        let seenJWTIDs = Mutex<Set<String>>([])
+        let behaviour = Locked<Behaviour>(.issue(expiresIn: 300))
+        let secret: Locked<String>
+        let issued = Locked<[String]>([])
+        let requests = Locked<[LocalRequest]>([])
+        let rejections = Locked<[String]>([])
+        let seenJWTIDs = Locked<Set<String>>([])
         let delayMilliseconds = Atomic<Int>(0)
-        let metadataIssuer = Mutex<String?>(nil)
-        init(secret: String) { self.secret = Mutex(secret) }
+        let metadataIssuer = Locked<String?>(nil)
+        init(secret: String) { self.secret = Locked(secret) }
     }
 
     let clientID: String
@@ -66,7 +67,7 @@ final class TestTokenEndpoint: Sendable {
         let state = State(secret: clientSecret)
         self.state = state
         let group = EventLoopGroup(count: 1, label: "itest.token")
-        let portBox = Mutex<UInt16>(0)
+        let portBox = Locked<UInt16>(0)
         server = try LocalHTTPServer(listen: SocketAddress(ip: "127.0.0.1", port: 0)!, group: group, tlsContext: tlsContext, label: "itest.token") { request in
             let base = "https://localhost:\(portBox.withLock { $0 })"
             if request.method == "GET", request.target == "/.well-known/openid-configuration" {

@@ -3,6 +3,7 @@ import BearerTLS
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import BearerSync
 #endif
 
 /// An in-process TLS upstream for integration tests. It records every request as it arrived
@@ -23,12 +24,12 @@ final class TestUpstream: Sendable {
 
     typealias Responder = @Sendable (LocalRequest) -> Answer
 
-    /// What the accept handler and the sessions share; guarded by its own Mutex and Atomic.
+    /// What the accept handler and the sessions share; guarded by its own lock (Locked) and Atomic.
     private final class State: Sendable {
-        let received = Mutex<[LocalRequest]>([])
-        let responder: Mutex<Responder>
+        let received = Locked<[LocalRequest]>([])
+        let responder: Locked<Responder>
         let delayMilliseconds = Atomic<Int>(0)
-        init(responder: @escaping Responder) { self.responder = Mutex(responder) }
+        init(responder: @escaping Responder) { self.responder = Locked(responder) }
     }
 
     private let listener: Listener
