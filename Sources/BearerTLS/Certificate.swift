@@ -11,6 +11,7 @@ final class Certificate {
 
     /// A new, empty certificate to fill in and sign.
     convenience init() throws(TLSError) {
+        OpenSSLLibrary.initialize()
         OpenSSLErrorQueue.clear()
         guard let pointer = X509_new() else {
             throw OpenSSLErrorQueue.error(.configuration, "X509_new failed")

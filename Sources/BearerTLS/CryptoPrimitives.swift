@@ -4,6 +4,7 @@ internal import COpenSSL
 public enum CryptoPrimitives {
     /// Bytes from OpenSSL's CSPRNG.
     public static func randomBytes(_ count: Int) -> [UInt8] {
+        OpenSSLLibrary.initialize()
         var bytes = [UInt8](repeating: 0, count: count)
         guard count > 0 else { return bytes }
         let status = bytes.withUnsafeMutableBytes { RAND_bytes($0.baseAddress, Int32($0.count)) }
@@ -15,6 +16,7 @@ public enum CryptoPrimitives {
 
     /// HMAC-SHA-256 (RFC 2104, RFC 4231).
     public static func hmacSHA256(key: [UInt8], data: [UInt8]) -> [UInt8] {
+        OpenSSLLibrary.initialize()
         var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         // A non-null pointer even for empty inputs, which OpenSSL handles by length.
@@ -33,6 +35,7 @@ public enum CryptoPrimitives {
 
     /// SHA-256 (FIPS 180-4).
     public static func sha256(_ data: [UInt8]) -> [UInt8] {
+        OpenSSLLibrary.initialize()
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let dataBytes = data.isEmpty ? [0] : data

@@ -5,6 +5,7 @@ final class DigestContext {
     let pointer: OpaquePointer
 
     init() throws(TLSError) {
+        OpenSSLLibrary.initialize()
         OpenSSLErrorQueue.clear()
         guard let pointer = EVP_MD_CTX_new() else {
             throw OpenSSLErrorQueue.error(.configuration, "cannot allocate digest context")

@@ -37,6 +37,7 @@ public final class JWSSigningKey: @unchecked Sendable {  // no lock: immutable a
 
     /// A fresh key, for tests and demos.
     public static func generate(_ type: KeyType) throws(TLSError) -> JWSSigningKey {
+        OpenSSLLibrary.initialize()
         switch type {
         case .ecP256:
             return try JWSSigningKey(key: PrivateKey.generateP256())

@@ -7,6 +7,7 @@ public final class JWSVerifier: @unchecked Sendable {  // no lock: the key is im
 
     /// A SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY").
     public init(publicKeyPEM: String) throws(TLSError) {
+        OpenSSLLibrary.initialize()
         let bio = try MemoryBIO(contents: publicKeyPEM)
         OpenSSLErrorQueue.clear()
         guard let key = PEM_read_bio_PUBKEY(bio.pointer, nil, nil, nil) else {

@@ -5,6 +5,7 @@ final class MemoryBIO {
     let pointer: OpaquePointer
 
     init() throws(TLSError) {
+        OpenSSLLibrary.initialize()
         OpenSSLErrorQueue.clear()
         guard let pointer = BIO_new(BIO_s_mem()) else {
             throw OpenSSLErrorQueue.error(.configuration, "BIO_new failed")

@@ -25,6 +25,7 @@ final class PrivateKey {
 
     /// A fresh EC key on P-256 (secp256r1).
     static func generateP256() throws(TLSError) -> PrivateKey {
+        OpenSSLLibrary.initialize()
         OpenSSLErrorQueue.clear()
         guard let generator = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else {
             throw OpenSSLErrorQueue.error(.configuration, "cannot create EC key generator")

@@ -23,6 +23,7 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is immutable af
     private let sessions = Locked(TLSSessionCache())
 
     init(method: OpaquePointer?, isClient: Bool, verifiesPeer: Bool, alpn: [String]) throws(TLSError) {
+        OpenSSLLibrary.initialize()
         let wire = try ALPNProtocols.wireFormat(alpn)
         OpenSSLErrorQueue.clear()
         guard let method, let pointer = SSL_CTX_new(method) else {
