@@ -28,7 +28,7 @@ enum AdminEndpoints {
         switch path {
         case "/healthz":
             if let problem = source.healthProblem() {
-                return .json(503, "{\"status\":\"unhealthy\",\"reason\":\"\(ErrorResponse.escapeJSON(problem))\"}\n")
+                return .json(503, "{\"status\":\"unhealthy\",\"reason\":\"\(JSONText.escaped(problem))\"}\n")
             }
             return .json(200, "{\"status\":\"ok\"}\n")
         case "/readyz":
@@ -45,7 +45,7 @@ enum AdminEndpoints {
     static func json(_ fields: [(String, String)]) -> String {
         let members = fields.map { key, value in
             let isNumber = !value.isEmpty && value.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-            return "\"\(ErrorResponse.escapeJSON(key))\":" + (isNumber ? value : "\"\(ErrorResponse.escapeJSON(value))\"")
+            return "\"\(JSONText.escaped(key))\":" + (isNumber ? value : "\"\(JSONText.escaped(value))\"")
         }
         return "{" + members.joined(separator: ",") + "}\n"
     }

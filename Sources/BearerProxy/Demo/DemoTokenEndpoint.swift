@@ -59,13 +59,13 @@ enum DemoTokenEndpoint {
 enum DemoEchoUpstream {
     static func answer(_ request: LocalRequest) -> LocalResponse {
         var lines: [String] = []
-        lines.append("  \"method\": \"\(ErrorResponse.escapeJSON(request.method))\",")
-        lines.append("  \"target\": \"\(ErrorResponse.escapeJSON(request.target))\",")
+        lines.append("  \"method\": \"\(JSONText.escaped(request.method))\",")
+        lines.append("  \"target\": \"\(JSONText.escaped(request.target))\",")
         lines.append("  \"headers\": [")
         let fields = request.headerFields
         for (index, field) in fields.enumerated() {
             let comma = index == fields.count - 1 ? "" : ","
-            lines.append("    [\"\(ErrorResponse.escapeJSON(field.name))\", \"\(ErrorResponse.escapeJSON(field.value))\"]\(comma)")
+            lines.append("    [\"\(JSONText.escaped(field.name))\", \"\(JSONText.escaped(field.value))\"]\(comma)")
         }
         lines.append("  ],")
         lines.append("  \"body_bytes\": \(request.body.count)")

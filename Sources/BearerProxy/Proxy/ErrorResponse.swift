@@ -32,30 +32,12 @@ enum ErrorResponse {
     }
 
     static func json(status: Int, reason: String, error: String, detail: String, extraFields: [(String, String)] = [], close: Bool) -> [UInt8] {
-        let body = Array("{\"error\":\"\(error)\",\"detail\":\"\(escapeJSON(detail))\"}\n".utf8)
+        let body = Array("{\"error\":\"\(error)\",\"detail\":\"\(JSONText.escaped(detail))\"}\n".utf8)
         var head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in extraFields { head += "\(name): \(value)\r\n" }
         if close { head += "Connection: close\r\n" }
         head += "\r\n"
         return Array(head.utf8) + body
-    }
-
-    static func escapeJSON(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let digits = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 }
 

@@ -22,9 +22,9 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var fields = self.metadata
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        var line = "{\"ts\":\"\(LogTimestamp.now())\",\"level\":\"\(event.level)\",\"logger\":\"\(ErrorResponse.escapeJSON(label))\",\"msg\":\"\(ErrorResponse.escapeJSON(event.message.description))\""
+        var line = "{\"ts\":\"\(LogTimestamp.now())\",\"level\":\"\(event.level)\",\"logger\":\"\(JSONText.escaped(label))\",\"msg\":\"\(JSONText.escaped(event.message.description))\""
         for key in fields.keys.sorted() {
-            line += ",\"\(ErrorResponse.escapeJSON(key))\":\"\(ErrorResponse.escapeJSON(fields[key]!.description))\""
+            line += ",\"\(JSONText.escaped(key))\":\"\(JSONText.escaped(fields[key]!.description))\""
         }
         line += "}\n"
         writer.write(line)

@@ -1,5 +1,6 @@
-/// Writes the few JSON objects bearer-proxy produces (JWT header and claims) with a fixed key
-/// order, so the bytes are reproducible and can be pinned by golden tests.
+/// Writes the small JSON texts bearer-proxy produces (JWT header and claims, error bodies, admin
+/// answers, JSON log lines) with a fixed key order, so the bytes are reproducible and can be
+/// pinned by golden tests.
 enum JSONText {
     enum Value {
         case string(String)
@@ -16,9 +17,14 @@ enum JSONText {
         return "{" + body.joined(separator: ",") + "}"
     }
 
-    /// RFC 8259 §7: quote, backslash and control characters are escaped; the rest is UTF-8 as is.
+    /// A JSON string literal, quotes included.
     static func string(_ text: String) -> String {
-        var out = "\""
+        "\"" + escaped(text) + "\""
+    }
+
+    /// RFC 8259 §7: quote, backslash and control characters are escaped; the rest is UTF-8 as is.
+    static func escaped(_ text: String) -> String {
+        var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -33,6 +39,6 @@ enum JSONText {
                 out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        return out
     }
 }
