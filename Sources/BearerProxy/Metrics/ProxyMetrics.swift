@@ -23,6 +23,8 @@ public final class ProxyMetrics: Sendable {
     let bytesOut: CoreMetrics.Counter
     let openClientConnections: CoreMetrics.Meter
     let pool: PoolMetrics
+    /// Handshakes with the token endpoint (token requests and discovery).
+    let tokenTLS: TLSHandshakeMetrics
     let configReloadSuccesses: CoreMetrics.Counter
     let configReloadFailures: CoreMetrics.Counter
     private let tokenFetchSuccesses: CoreMetrics.Counter
@@ -58,6 +60,7 @@ public final class ProxyMetrics: Sendable {
         bytesOut = Counter(label: "bearer_proxy_response_body_bytes_total", factory: factory)
         openClientConnections = Meter(label: "bearer_proxy_client_connections_open", factory: factory)
         pool = PoolMetrics(factory: factory)
+        tokenTLS = TLSHandshakeMetrics(peer: "token", factory: factory)
         configReloadSuccesses = Counter(label: "bearer_proxy_config_reloads_total", dimensions: [("outcome", "success")], factory: factory)
         configReloadFailures = Counter(label: "bearer_proxy_config_reloads_total", dimensions: [("outcome", "failure")], factory: factory)
         tokenFetchSuccesses = Counter(label: "bearer_proxy_token_fetches_total", dimensions: [("outcome", "success")], factory: factory)
@@ -111,32 +114,43 @@ public final class ProxyMetrics: Sendable {
     }
 }
 
-/// Upstream pool and TLS handshake metrics, shared by the pools of all loops.
+/// Upstream pool metrics, shared by the pools of all loops.
 final class PoolMetrics: Sendable {
     let created: CoreMetrics.Counter
     let reused: CoreMetrics.Counter
     let idle: CoreMetrics.Meter
     let capacity: CoreMetrics.Meter
-    let handshakes: CoreMetrics.Counter
-    /// One counter per `TLSError.Kind`, in `kinds` order.
-    private let handshakeFailures: [CoreMetrics.Counter]
-    private static let kinds: [(TLSError.Kind, String)] = [
-        (.verificationFailed, "verification_failed"), (.handshakeFailed, "handshake_failed"),
-        (.protocolError, "protocol_error"), (.configuration, "configuration"), (.io, "io"),
-    ]
+    let tls: TLSHandshakeMetrics
 
     init(factory: PrometheusMetricsFactory) {
         created = Counter(label: "bearer_proxy_upstream_connections_created_total", factory: factory)
         reused = Counter(label: "bearer_proxy_upstream_connections_reused_total", factory: factory)
         idle = Meter(label: "bearer_proxy_upstream_pool_idle_connections", factory: factory)
         capacity = Meter(label: "bearer_proxy_upstream_pool_capacity", factory: factory)
-        handshakes = Counter(label: "bearer_proxy_tls_handshakes_total", dimensions: [("peer", "upstream"), ("outcome", "success")], factory: factory)
-        handshakeFailures = Self.kinds.map { _, reason in
-            Counter(label: "bearer_proxy_tls_handshake_failures_total", dimensions: [("peer", "upstream"), ("reason", reason)], factory: factory)
+        tls = TLSHandshakeMetrics(peer: "upstream", factory: factory)
+    }
+}
+
+/// TLS handshakes with one kind of peer (`upstream` or `token`): successes, and failures by reason.
+final class TLSHandshakeMetrics: Sendable {
+    private let successes: CoreMetrics.Counter
+    /// One counter per `TLSError.Kind`, in `kinds` order.
+    private let failures: [CoreMetrics.Counter]
+    private static let kinds: [(TLSError.Kind, String)] = [
+        (.verificationFailed, "verification_failed"), (.handshakeFailed, "handshake_failed"),
+        (.protocolError, "protocol_error"), (.configuration, "configuration"), (.io, "io"),
+    ]
+
+    init(peer: String, factory: PrometheusMetricsFactory) {
+        successes = Counter(label: "bearer_proxy_tls_handshakes_total", dimensions: [("peer", peer), ("outcome", "success")], factory: factory)
+        failures = Self.kinds.map { _, reason in
+            Counter(label: "bearer_proxy_tls_handshake_failures_total", dimensions: [("peer", peer), ("reason", reason)], factory: factory)
         }
     }
 
-    func handshakeFailed(_ kind: TLSError.Kind) {
-        if let index = Self.kinds.firstIndex(where: { $0.0 == kind }) { handshakeFailures[index].increment() }
+    func succeeded() { successes.increment() }
+
+    func failed(_ kind: TLSError.Kind) {
+        if let index = Self.kinds.firstIndex(where: { $0.0 == kind }) { failures[index].increment() }
     }
 }

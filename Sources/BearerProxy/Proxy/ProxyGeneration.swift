@@ -58,7 +58,8 @@ final class ProxyGeneration: Sendable {
             startsNewProvider = false
             credentialWatcher = previous.credentialWatcher
         } else {
-            let setup = TokenSetup(config: config.token, loop: services.tokenLoop, resolver: services.resolver)
+            let setup = TokenSetup(config: config.token, loop: services.tokenLoop, resolver: services.resolver,
+                                   tlsMetrics: services.metrics.tokenTLS)
             let provider = TokenProvider(
                 fetcher: setup.fetcher,
                 policy: .init(refreshMargin: config.token.refreshMargin, defaultLifetime: config.token.defaultLifetime,

@@ -17,6 +17,7 @@ struct OAuthTokenFetcher: TokenFetching {
     let loop: EventLoop
     let resolver: AddressResolver
     let timeout: Duration
+    var tlsMetrics: TLSHandshakeMetrics? = nil
     var clock: TokenClock = .system
 
     /// Token answers are small; anything larger is not a token response.
@@ -47,7 +48,7 @@ struct OAuthTokenFetcher: TokenFetching {
         }
         BufferedHTTPClient.send(
             request, to: endpoint, on: loop, resolver: resolver,
-            timeout: timeout, maxResponseBytes: Self.maxResponseBytes
+            timeout: timeout, maxResponseBytes: Self.maxResponseBytes, tlsMetrics: tlsMetrics
         ) { result in
             completion(Self.interpret(result))
         }

@@ -7,7 +7,8 @@ struct TokenSetup {
     let fetcher: OAuthTokenFetcher
     let credentials: ClientCredentialSource
 
-    init(config: TokenConfig, loop: EventLoop, resolver: AddressResolver) {
+    /// `tlsMetrics` counts the handshakes with the token endpoint (the proxy's; none for `token`).
+    init(config: TokenConfig, loop: EventLoop, resolver: AddressResolver, tlsMetrics: TLSHandshakeMetrics? = nil) {
         let tls = TokenTLSContexts(config)
         let timeout = config.timeout
         let mode: TokenEndpointLocator.Mode
@@ -25,7 +26,8 @@ struct TokenSetup {
                 return
             }
             BufferedHTTPClient.send(TokenEndpointLocator.request(for: url), to: endpoint, on: loop, resolver: resolver,
-                                    timeout: timeout, maxResponseBytes: TokenEndpointLocator.maxDocumentBytes, completion: completion)
+                                    timeout: timeout, maxResponseBytes: TokenEndpointLocator.maxDocumentBytes,
+                                    tlsMetrics: tlsMetrics, completion: completion)
         }
         credentials = ClientCredentialSource(config)
         fetcher = OAuthTokenFetcher(
@@ -34,6 +36,6 @@ struct TokenSetup {
                 audience: config.audience, resources: config.resources, extraParameters: config.extraParameters,
                 keyID: config.keyID, signingAlgorithm: config.signingAlgorithm),
             locator: locator, credentials: credentials, tls: tls,
-            loop: loop, resolver: resolver, timeout: timeout)
+            loop: loop, resolver: resolver, timeout: timeout, tlsMetrics: tlsMetrics)
     }
 }

@@ -52,7 +52,8 @@ final class BufferedHTTPClient: ConnectionDelegate, @unchecked Sendable {
     /// `request` is the complete request (head and body). It should ask for `Connection: close`.
     static func send(
         _ request: [UInt8], to endpoint: Endpoint, on loop: EventLoop, resolver: AddressResolver,
-        timeout: Duration, maxResponseBytes: Int = 1 << 20, completion: @escaping Completion
+        timeout: Duration, maxResponseBytes: Int = 1 << 20, tlsMetrics: TLSHandshakeMetrics? = nil,
+        completion: @escaping Completion
     ) {
         let client = BufferedHTTPClient(loop: loop, request: request, timeout: timeout, maxResponseBytes: maxResponseBytes, completion: completion)
         let deadline = EventLoop.deadline(after: timeout)
@@ -60,12 +61,14 @@ final class BufferedHTTPClient: ConnectionDelegate, @unchecked Sendable {
             Connector.connect(to: endpoint, on: loop, resolver: resolver, timeout: timeout) { result in
                 switch result {
                 case .success(let connection):
+                    if endpoint.tlsContext != nil { tlsMetrics?.succeeded() }
                     client.connection = connection
                     connection.delegate = client
                     connection.deadline = deadline
                     connection.write(client.request)
                     connection.flush()
                 case .failure(let error):
+                    if case .tls(let tlsError) = error { tlsMetrics?.failed(tlsError.kind) }
                     client.finish(.failure(.connect(error)))
                 }
             }

@@ -59,9 +59,9 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
             case .success:
                 statistics.created += 1
                 metrics?.created.increment()
-                if endpoint.tlsContext != nil { metrics?.handshakes.increment() }
+                if endpoint.tlsContext != nil { metrics?.tls.succeeded() }
             case .failure(.tls(let error)):
-                metrics?.handshakeFailed(error.kind)
+                metrics?.tls.failed(error.kind)
             case .failure(.io):
                 break
             }

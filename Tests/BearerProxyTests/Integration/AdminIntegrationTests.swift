@@ -1,5 +1,7 @@
 @testable import BearerProxy
+import BearerTLS
 import Foundation
+import Logging
 import Testing
 
 extension Integration {
@@ -72,6 +74,7 @@ extension Integration {
             #expect(text.contains("bearer_proxy_upstream_connections_reused_total 2"))
             #expect(text.contains("bearer_proxy_upstream_pool_idle_connections 1"))
             #expect(text.contains(#"bearer_proxy_tls_handshakes_total{peer="upstream",outcome="success"} 1"#))
+            #expect(text.contains(#"bearer_proxy_tls_handshakes_total{peer="token",outcome="success"} 1"#))
             #expect(metricValue(text, "bearer_proxy_token_seconds_until_expiry") ?? 0 > 200)
             #expect(text.contains("bearer_proxy_config_generation 1"))
 
@@ -93,6 +96,41 @@ extension Integration {
             let text = try harness.admin("/metrics").bodyText
             #expect(text.contains(#"bearer_proxy_tls_handshake_failures_total{peer="upstream",reason="verification_failed"} 1"#))
             #expect(text.contains(#"bearer_proxy_requests_total{method="GET",status_class="5xx"} 1"#))
+        }
+
+        @Test("a token endpoint with an untrusted certificate is counted as a token-peer handshake failure")
+        func tokenHandshakeFailureCounted() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            // A second proxy whose token endpoint is verified against a CA that did not issue its certificate.
+            let stranger = try CertificateAuthority.generate(commonName: "not the token endpoint's CA")
+            let strangerPath = harness.directory + "/stranger.pem"
+            try Data(stranger.certificatePEM.utf8).write(to: URL(fileURLWithPath: strangerPath))
+            let yaml = """
+                listen: 127.0.0.1:0
+                upstream:
+                  url: https://localhost:\(harness.upstream.port)
+                  ca_file: \(harness.directory)/ca.pem
+                token:
+                  url: https://localhost:\(harness.tokenEndpoint.port)/oauth2/token
+                  client_id: \(ProxyHarness.clientID)
+                  client_secret: \(ProxyHarness.clientSecret)
+                  ca_file: \(strangerPath)
+                admin:
+                  listen: 127.0.0.1:0
+
+                """
+            let config = try ProxyConfig.parse(yaml: yaml, sourceName: "itest.conf", baseDirectory: harness.directory, environment: [:])
+            let proxy = try ProxyServer(config: config, logger: .init(label: "itest", factory: { _ in SwiftLogNoOpLogHandler() }))
+            defer { proxy.shutdown(drainTimeout: .zero) {} }
+
+            #expect(try RawHTTPClient(port: proxy.listenAddress.port).exchange(
+                "GET /x HTTP/1.1\r\nHost: 127.0.0.1:\(proxy.listenAddress.port)\r\n\r\n").status == 503)
+            let metrics = try RawHTTPClient(port: proxy.adminAddress!.port).exchange(
+                "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").bodyText
+            #expect(metrics.contains(#"bearer_proxy_tls_handshake_failures_total{peer="token",reason="verification_failed"}"#))
+            #expect(!metrics.contains(#"bearer_proxy_tls_handshake_failures_total{peer="token",reason="verification_failed"} 0"#))
         }
 
         @Test("a token fetch failure is counted")
