@@ -148,6 +148,8 @@ struct Demo: ParsableCommand {
         Ctrl-C stops the demo and removes \(demo.directory).
 
         """)
+        // stdout is block-buffered when it is a pipe (`demo | tee`): show the instructions now.
+        fflush(nil)
         installShutdownHandlers(logger: logger) { done in
             demo.proxy.shutdown(drainTimeout: .seconds(1)) {
                 demo.stop()
