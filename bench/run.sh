@@ -52,7 +52,10 @@ IDLE_CONNS=1000
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 out="$here/out"; stamp=$(date -u +%Y%m%dT%H%M%SZ); rdir="$out/runs/$stamp"
 mkdir -p "$rdir/raw" "$out/logs" "$out/tmp"
-bin="$root/.build/release/bearer-proxy"
+# The binary the container ships: Swift's runtime and Foundation linked in statically (Dockerfile).
+# BP_BIN=path measures another build instead.
+build_path="$root/.build-static"
+bin=${BP_BIN:-"$build_path/release/bearer-proxy"}
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 
@@ -60,10 +63,11 @@ for tool in nginx wrk python3 curl openssl ss timeout; do
   command -v $tool >/dev/null || die "needs $tool (apt-get install nginx-light wrk curl openssl iproute2 python3)"
 done
 if [ "$BUILD" = 1 ]; then
-  log "swift build -c release"
-  (cd "$root" && swift build -c release >"$rdir/build.log" 2>&1) || die "build failed, see $rdir/build.log"
+  log "swift build -c release --static-swift-stdlib --build-path .build-static"
+  (cd "$root" && swift build -c release --static-swift-stdlib --build-path "$build_path" --product bearer-proxy >"$rdir/build.log" 2>&1) \
+    || die "build failed, see $rdir/build.log"
 fi
-[ -x "$bin" ] || die "no $bin (run swift build -c release)"
+[ -x "$bin" ] || die "no $bin (run without --no-build)"
 
 # --- ports must be free ----------------------------------------------------------------------
 for p in $UP $TOK $SINK $NGX $BP; do
