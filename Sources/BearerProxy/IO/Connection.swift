@@ -71,6 +71,8 @@ final class Connection: @unchecked Sendable, Expirable {
     private var readPaused = false
     private var readEOF = false
     private var closeWhenFlushed = false
+    /// The owner knows the peer sends nothing more (it said so, and all it sent was read).
+    private var peerIsDone = false
     /// TLS can need the other direction: a read that must first write, or a write that must first read.
     private var tlsReadWantsWritable = false
     private var tlsWriteWantsReadable = false
@@ -392,9 +394,13 @@ final class Connection: @unchecked Sendable, Expirable {
     /// that reads and drops whatever the peer still sends.
     /// The owner is done with the connection: the delegate hears nothing more, and a peer that
     /// stops reading cannot keep it open longer than `flushTimeout`.
-    func closeAfterFlush() {
+    /// `peerIsDone`: the peer announced that it sends nothing more (`Connection: close` on a request
+    /// read in full). Then, if nothing unread waits in the socket either, the connection closes
+    /// without lingering: a close with an empty receive queue sends FIN, not a reset.
+    func closeAfterFlush(peerIsDone: Bool = false) {
         guard phase == .open || phase == .handshaking || phase == .connecting else { return }
         closeWhenFlushed = true
+        self.peerIsDone = peerIsDone
         delegate = nil
         deadline = EventLoop.deadline(after: Self.flushTimeout)
         if phase == .open { flush() } else { close() }
@@ -440,8 +446,13 @@ final class Connection: @unchecked Sendable, Expirable {
         for _ in 0..<Self.readsPerEvent {
             // Plain reads: after our TLS close_notify, any remaining records are dropped unread.
             switch try? Socket.read(fd, into: buffer) {
-            case .done: continue
-            case .wouldBlock: return
+            case .done:
+                peerIsDone = false  // it did send more: linger in full
+                continue
+            case .wouldBlock:
+                // Nothing unread, and the peer said nothing more comes: no reset can hit our response.
+                if peerIsDone { close() }
+                return
             case .eof, nil:
                 close()
                 return

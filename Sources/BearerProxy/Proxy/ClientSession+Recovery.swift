@@ -133,7 +133,8 @@ extension ClientSession {
         updateReading()
     }
 
-    func close(graceful: Bool) {
+    /// `peerIsDone`: the client sends nothing more (see `Connection.closeAfterFlush(peerIsDone:)`).
+    func close(graceful: Bool, peerIsDone: Bool = false) {
         guard state != .closed else { return }
         state = .closed
         exchange?.upstream?.close()
@@ -142,6 +143,6 @@ extension ClientSession {
         context.openSessions -= 1
         context.connections.closed()
         context.sessionClosed(self)
-        if graceful { client.closeAfterFlush() } else { client.close() }
+        if graceful { client.closeAfterFlush(peerIsDone: peerIsDone) } else { client.close() }
     }
 }

@@ -123,7 +123,9 @@ extension ClientSession {
             if state == .waitingForRequest, clientSentEOF { close(graceful: true) }
             updateReading()
         } else {
-            close(graceful: true)
+            // The client asked to close (or spoke HTTP/1.0) and sent its whole request: once the
+            // answer is out, only its FIN can still come, so there is nothing to linger for.
+            close(graceful: true, peerIsDone: !exchange.clientKeepAlive && exchange.requestComplete && input.isEmpty)
         }
     }
 }

@@ -1,0 +1,105 @@
+@testable import BearerProxy
+import Dispatch
+import Glibc
+import Testing
+
+/// How `Connection.closeAfterFlush` ends a connection, seen from the peer's end of a socket pair.
+@Suite("Connection: closing after the last response")
+struct ConnectionCloseTests {
+    /// Our end wrapped in a `Connection` on its own loop; the peer end stays a plain blocking socket.
+    final class Pair {
+        let loop = EventLoop(index: 0, label: "test.connection-close")
+        let peer: Int32
+        let connection: Connection
+
+        init() throws {
+            var fds: [Int32] = [0, 0]
+            try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+            try #require(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0)
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fds[1], SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            peer = fds[1]
+            let loop = self.loop
+            connection = try loop.queue.sync {
+                let connection = try Connection.accepted(fd: fds[0], loop: loop)
+                connection.start()
+                return connection
+            }
+        }
+
+        deinit {
+            let connection = self.connection
+            loop.queue.sync { connection.close() }
+            Glibc.close(peer)
+        }
+
+        func answerAndClose(_ text: String, peerIsDone: Bool) {
+            let connection = self.connection
+            loop.queue.sync {
+                connection.write(Array(text.utf8))
+                connection.closeAfterFlush(peerIsDone: peerIsDone)
+            }
+        }
+
+        func send(_ text: String) -> Bool {
+            Array(text.utf8).withUnsafeBytes { Glibc.send(peer, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == text.utf8.count
+        }
+
+        /// Everything the connection sends until its FIN (nil if none comes within the timeout).
+        func readToEOF() -> String? {
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(peer, &chunk, chunk.count, 0)
+                if n == 0 { return String(decoding: bytes, as: UTF8.self) }
+                if n < 0 { return nil }
+                bytes += chunk[..<n]
+            }
+        }
+
+        /// True once our end is closed for good: the peer's writes then fail with EPIPE.
+        func ourEndClosed(within limit: Duration) -> Bool {
+            let clock = ContinuousClock()
+            let end = clock.now + limit
+            repeat {
+                if Glibc.send(peer, "x", 1, Int32(MSG_NOSIGNAL)) < 0, errno == EPIPE { return true }
+                usleep(10_000)
+            } while clock.now < end
+            return false
+        }
+    }
+
+    @Test("a peer that said it sends nothing more gets the answer and a close at once, without lingering")
+    func peerDoneClosesAtOnce() throws {
+        let pair = try Pair()
+        pair.answerAndClose("answer", peerIsDone: true)
+
+        #expect(pair.readToEOF() == "answer")
+        #expect(pair.ourEndClosed(within: .milliseconds(500)))
+    }
+
+    @Test("otherwise the connection lingers: what the peer still sends is read and dropped until its EOF")
+    func lingersUntilPeerEOF() throws {
+        let pair = try Pair()
+        pair.answerAndClose("answer", peerIsDone: false)
+
+        #expect(pair.readToEOF() == "answer")
+        #expect(pair.send("late bytes"))
+        #expect(!pair.ourEndClosed(within: .milliseconds(300)))
+        shutdown(pair.peer, Int32(SHUT_WR))
+        #expect(pair.ourEndClosed(within: .seconds(1)))
+    }
+
+    @Test("a peer that said it was done but had sent more bytes still gets the full linger")
+    func unreadInputKeepsLingering() throws {
+        let pair = try Pair()
+        #expect(pair.send("unexpected"))
+        usleep(20_000)
+        pair.answerAndClose("answer", peerIsDone: true)
+
+        #expect(pair.readToEOF() == "answer")
+        #expect(!pair.ourEndClosed(within: .milliseconds(300)))
+        shutdown(pair.peer, Int32(SHUT_WR))
+        #expect(pair.ourEndClosed(within: .seconds(1)))
+    }
+}
