@@ -12,10 +12,13 @@
 # CPU = utime+stime from /proc of the proxy's processes (nginx: master + workers); peak RSS =
 # VmHWM, reset before each run through /proc/PID/clear_refs (nginx: summed over its processes).
 #
-# usage: bench/run.sh [-r ROUNDS] [-d SECONDS] [-c "CASES"] [--no-build] [--no-chart]
+# usage: bench/run.sh [-r ROUNDS] [-d SECONDS] [-c "CASES"] [--no-build] [--no-chart] [--counts]
 #   cases: small64 small256 idle1000 newconn large256 upload256 (default: all, in this order:
 #          RSS is what the process holds, and heap taken by 1 MiB transfers is kept afterwards,
 #          so the cases that report idle memory run before the big ones)
+#   --counts: after the rounds of each case, one more run per proxy under `perf stat` that counts
+#          system calls and context switches per request (where the time goes; needs perf; the
+#          counting slows both proxies, so these runs are not part of the figures above)
 #   env:   TOKEN_LIFETIME (s, default 120), POOL (idle upstream connections kept per worker,
 #          default 256), UPSTREAM_WORKERS (default 1), WRK_THREADS (default 1),
 #          ports UP_PORT TOK_PORT SINK_PORT NGX_PORT BP_PORT (18443 18444 18445 18081 18082)
@@ -26,7 +29,7 @@ set -euo pipefail
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CASES=${CASES:-"small64 small256 idle1000 newconn large256 upload256"}
-BUILD=1; CHART=1
+BUILD=1; CHART=1; COUNTS=0
 while [ $# -gt 0 ]; do
   case $1 in
     -r|--rounds) ROUNDS=$2; shift 2 ;;
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
     -c|--cases) CASES=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --no-chart) CHART=0; shift ;;
+    --counts) COUNTS=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -59,6 +63,9 @@ bin=${BP_BIN:-"$build_path/release/bearer-proxy"}
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 
+if [ "$COUNTS" = 1 ] && ! perf stat -e context-switches true >/dev/null 2>&1; then
+  echo "run.sh: --counts needs a working perf (apt-get install linux-perf; perf_event_paranoid <= 1 or root)" >&2; exit 2
+fi
 for tool in nginx wrk python3 curl openssl ss timeout; do
   command -v $tool >/dev/null || die "needs $tool (apt-get install nginx-light wrk curl openssl iproute2 python3)"
 done
@@ -224,7 +231,7 @@ limits:
 timeouts:
   idle: 60s
 log:
-  level: warning
+  level: ${BP_LOG_LEVEL:-warning}
 CONF
 "$bin" check-config --config proxy.conf >"$rdir/check-config.log" 2>&1 || die "bearer-proxy check-config failed: $(cat "$rdir/check-config.log")"
 
@@ -318,6 +325,35 @@ run_one() { # case proxy round
     END { printf "  %-9s %-12s r%s %9.0f req/s %7.2f CPU-ms/1k  peak %6.1f MiB  non-2xx=%d%s\n", cs, p, r, rps, (n ? cpu*1000/n : 0), hwm/1024, bad, (se ? "  socket errors: " se : "") }' "$raw" >&2
 }
 
+# System calls and context switches per request, counted by perf over one extra run per proxy.
+COUNT_EVENTS="context-switches,raw_syscalls:sys_enter"
+for sc in read write readv writev sendto recvfrom sendmsg recvmsg epoll_wait epoll_pwait epoll_ctl ioctl futex accept4 close; do
+  COUNT_EVENTS+=",syscalls:sys_enter_$sc"
+done
+count_one() { # case proxy
+  local cs=$1 proxy=$2 port ps conns=64 path=/small d=$(( DURATION < 5 ? DURATION : 5 ))
+  port=$(port_of "$proxy"); ps=$(pids_of "$proxy")
+  local args=(--timeout 10s -t"$WRK_THREADS" -d"${d}s")
+  case $cs in
+    small256|large256|upload256) conns=256 ;;
+  esac
+  case $cs in
+    large256) path=/large ;;
+    upload256) path=/upload; args+=(-s "$here/upload.lua") ;;
+    newconn) args+=(-H 'Connection: close') ;;
+  esac
+  local raw="$rdir/raw/counts-$cs-$proxy.txt" pf="$rdir/raw/counts-$cs-$proxy.perf"
+  timeout -k 5 $((d + 30)) perf stat -x, -o "$pf" -e "$COUNT_EVENTS" -p "$(echo $ps | tr ' ' ,)" -- sleep "$d" & local ppid=$!
+  cur_pids+=($ppid)
+  timeout -k 5 $((d + 60)) wrk "${args[@]}" -c"$conns" "http://127.0.0.1:$port$path" > "$raw" 2>&1 & local wpid=$!
+  cur_pids+=($wpid)
+  wait $wpid || log "$proxy $cs counts: wrk exited $? (see $raw)"
+  wait $ppid || log "$proxy $cs counts: perf exited $? (see $pf)"
+  cur_pids=()
+  printf '%s\t%s\t%s\t%s\n' "$cs" "$proxy" "$raw" "$pf" >> "$rdir/counts.tsv"
+}
+[ "$COUNTS" = 1 ] && printf 'case\tproxy\twrk\tperf\n' > "$rdir/counts.tsv"
+
 t_start=$(date +%s)
 for cs in $CASES; do
   log "case $cs: $ROUNDS rounds of ${DURATION}s, nginx and bearer-proxy alternating"
@@ -325,6 +361,11 @@ for cs in $CASES; do
     run_one "$cs" nginx "$r"; sleep 1
     run_one "$cs" bearer-proxy "$r"; sleep 1
   done
+  if [ "$COUNTS" = 1 ] && [ "$cs" != idle1000 ]; then
+    log "case $cs: counting system calls and context switches (perf stat), one run per proxy"
+    count_one "$cs" nginx; sleep 1
+    count_one "$cs" bearer-proxy; sleep 1
+  fi
 done
 end_rss_ngx=$(status_kib VmRSS $(ngx_pids)); end_rss_bp=$(status_kib VmRSS $bp_pid)
 curl -sf --max-time 5 --cacert ca.pem "https://127.0.0.1:$TOK/count" > "$rdir/token.json" || die "token server did not answer /count"

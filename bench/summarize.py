@@ -176,6 +176,47 @@ if "idle1000" in summary and summary["idle1000"]["bearer-proxy"]["idle_rss_mib"]
     target("RSS with 1000 idle connections < 48 MiB", f"{v:.1f} MiB", v < 48, "" if v < 48 else f"over by {v - 48:.1f} MiB")
 target("one token request per token lifetime", f"{len(times)} (expected {expected})", token_ok)
 
+# --- where the time goes: system calls and context switches per request (run.sh --counts) ---------
+COUNT_COLUMNS = [  # (title, perf events summed)
+    ("syscalls", ["raw_syscalls:sys_enter"]),
+    ("ctx sw", ["context-switches"]),
+    ("read", ["syscalls:sys_enter_read", "syscalls:sys_enter_readv", "syscalls:sys_enter_recvfrom", "syscalls:sys_enter_recvmsg"]),
+    ("write", ["syscalls:sys_enter_write", "syscalls:sys_enter_writev", "syscalls:sys_enter_sendto", "syscalls:sys_enter_sendmsg"]),
+    ("epoll_wait", ["syscalls:sys_enter_epoll_wait", "syscalls:sys_enter_epoll_pwait"]),
+    ("epoll_ctl", ["syscalls:sys_enter_epoll_ctl"]),
+    ("ioctl", ["syscalls:sys_enter_ioctl"]),
+    ("futex", ["syscalls:sys_enter_futex"]),
+    ("accept4", ["syscalls:sys_enter_accept4"]),
+    ("close", ["syscalls:sys_enter_close"]),
+]
+
+
+def parse_perf(path):
+    counts = {}
+    for line in open(path, errors="replace"):
+        f = line.strip().split(",")
+        if len(f) > 2 and f[0].replace(".", "").isdigit():
+            counts[f[2]] = counts.get(f[2], 0) + float(f[0])
+    return counts
+
+
+count_header, count_rows = None, []
+counts_path = os.path.join(rdir, "counts.tsv")
+if os.path.exists(counts_path):
+    per = {}
+    with open(counts_path) as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            n = parse_wrk(row["wrk"])["requests"]
+            pc = parse_perf(row["perf"])
+            if n:
+                per[(row["case"], row["proxy"])] = [sum(pc.get(e, 0) for e in evs) / n for _, evs in COUNT_COLUMNS]
+    count_header = ["per request", "proxy"] + [t for t, _ in COUNT_COLUMNS]
+    for c in cases:
+        if all((c, p) in per for p in PROXIES):
+            for p in PROXIES:
+                count_rows.append([CASE_TITLES[c], p] + [f"{v:.2f}" for v in per[(c, p)]])
+            count_rows.append(["", "ratio bp/nginx"] + [fmt("{:.2f}x", b / n if n >= 0.01 and b >= 0.01 else None) for b, n in zip(per[(c, "bearer-proxy")], per[(c, "nginx")])])
+
 # --- anomalies ------------------------------------------------------------------------------------
 notes = []
 for c in cases:
@@ -207,12 +248,18 @@ title = (f"bearer-proxy vs nginx, {meta['stamp']}, {meta['rounds']} rounds x {me
          f"wrk -t{meta['wrk_threads']}, medians; load average at the end {meta['loadavg']}; bearer-proxy {meta['git']}")
 out = [title, "", text_table(header, rows), "", text_table(mem_header, mem_rows), "", token_line, "",
        text_table(["target", "bearer-proxy", "", "note"], targets)]
+if count_rows:
+    out += ["", "where the time goes (one extra run per proxy under perf stat, not part of the figures above):",
+            text_table(count_header, count_rows)]
 if notes:
     out += ["", "notes:"] + ["  " + n for n in notes]
 print("\n".join(out))
 
 md = [f"_{title}_", "", md_table(header, rows), "", md_table(mem_header, mem_rows), "", token_line, "",
       md_table(["target", "bearer-proxy", "", "note"], targets)]
+if count_rows:
+    md += ["", "Where the time goes: system calls and context switches per request (one extra run per proxy under `perf stat`):", "",
+           md_table(count_header, count_rows)]
 if notes:
     md += [""] + ["- " + n for n in notes]
 open(os.path.join(rdir, "summary.md"), "w").write("\n".join(md) + "\n")
