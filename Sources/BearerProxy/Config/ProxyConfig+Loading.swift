@@ -41,7 +41,10 @@ extension ProxyConfig {
     ) throws(ConfigError) -> ProxyConfig {
         let root: Node
         do {
-            root = try Yams.compose(yaml: yaml) ?? Node.mapping(Node.Mapping([]))
+            // Resolver.basic tags every plain scalar `str`: ConfigMapping reads each scalar's text
+            // itself, so the default resolver's tag regexes (NSRegularExpression, i.e. ICU and its
+            // data pages) would be compiled and run for nothing.
+            root = try Yams.compose(yaml: yaml, .basic) ?? Node.mapping(Node.Mapping([]))
         } catch {
             throw ConfigError(yamlError: error, source: sourceName)
         }
