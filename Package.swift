@@ -51,6 +51,17 @@ let package = Package(
                 "BearerProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: [
+                // Release builds on Linux link with lld and pack the executable's ~80,000 relative
+                // relocations as DT_RELR (15 KB instead of 1.9 MB of RELA entries the loader reads at
+                // every start): 1-2 MiB less RSS at start, and the binary stays position-independent.
+                // DT_RELR needs glibc >= 2.36 (Debian bookworm); an older ld.so refuses the binary
+                // with "version `GLIBC_ABI_DT_RELR' not found" instead of misbehaving.
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                    .when(platforms: [.linux], configuration: .release)
+                ),
             ]
         ),
         .testTarget(name: "BearerTLSTests", dependencies: ["BearerTLS", "BearerSync"]),
