@@ -5,8 +5,8 @@ import Glibc
 
 /// A listening TCP socket whose accept source hands each new connection to a loop.
 ///
-/// Accepting happens on the listener's own serial queue; the accepted descriptor is then owned by
-/// the loop that `onAccept` dispatches it to.
+/// Accepting happens on the listener's serial queue (its own, or a loop's); the accepted
+/// descriptor is then owned by the loop that `onAccept` gives it to.
 /// @unchecked Sendable: `fd`, `address` and the source are set in `init`; `source` is cancelled and
 /// `paused` is touched only on `queue`.
 public final class Listener: @unchecked Sendable {
@@ -24,7 +24,9 @@ public final class Listener: @unchecked Sendable {
 
     /// Binds and listens on `address` (port 0 picks a free port; see `address.port` afterwards).
     /// Connections wait in the backlog until `start(onAccept:)`.
-    public init(binding requested: SocketAddress, label: String) throws(IOError) {
+    /// `queue`: where accepting runs (an event loop's queue saves a thread hand-off per connection);
+    /// by default a queue of its own. `start` and `close` must not be called on it.
+    public init(binding requested: SocketAddress, label: String, queue: DispatchQueue? = nil) throws(IOError) {
         let fd = try Socket.makeStream(family: requested.family)
         Socket.setReuseAddress(fd)
         if requested.family == AF_INET6 {
@@ -49,7 +51,7 @@ public final class Listener: @unchecked Sendable {
         }
         self.address = SocketAddress(storage: storage, length: length)
         self.fd = fd
-        self.queue = DispatchQueue(label: label)
+        self.queue = queue ?? DispatchQueue(label: label)
         self.source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [unowned self] in self.acceptAll() }
         source.setCancelHandler { Socket.close(fd) }
@@ -57,6 +59,7 @@ public final class Listener: @unchecked Sendable {
 
     /// Starts accepting; `onAccept` gets each new non-blocking descriptor and the peer's address.
     public func start(onAccept: @escaping @Sendable (Int32, SocketAddress) -> Void) {
+        dispatchPrecondition(condition: .notOnQueue(queue))
         queue.sync {
             self.onAccept = onAccept
             source.resume()
@@ -65,6 +68,7 @@ public final class Listener: @unchecked Sendable {
 
     /// Stops accepting and closes the listening socket. Connections already accepted go on.
     public func close() {
+        dispatchPrecondition(condition: .notOnQueue(queue))
         queue.sync {
             guard !closed else { return }
             closed = true

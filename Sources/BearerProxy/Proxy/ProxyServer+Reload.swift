@@ -33,7 +33,7 @@ extension ProxyServer {
         var newListener: Listener?
         if config.listen != old.config.listen {
             do throws(StartupError) {
-                newListener = try Self.bind(config.listen, label: "listen")
+                newListener = try Self.bind(config.listen, label: "listen", group: services.group)
             } catch {
                 return rejectReload(error.description)
             }

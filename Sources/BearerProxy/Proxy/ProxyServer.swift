@@ -51,7 +51,7 @@ public final class ProxyServer: Sendable {
         services = .init(group: group, tokenLoop: EventLoop(index: 0, label: "bearer-proxy.token"),
                          resolver: AddressResolver(), metrics: metrics, logger: logger)
 
-        let listener = try Self.bind(config.listen, label: "listen")
+        let listener = try Self.bind(config.listen, label: "listen", group: group)
         let generation: ProxyGeneration
         do {
             generation = try ProxyGeneration(number: 1, config: config, listenPort: listener.address.port, services: services, previous: nil)
@@ -150,10 +150,12 @@ public final class ProxyServer: Sendable {
         return address
     }
 
-    static func bind(_ hostPort: HostPort, label: String) throws(StartupError) -> Listener {
+    /// The listener accepts on the first loop's queue: a connection that stays on that loop starts
+    /// without a hand-off, and no thread runs for accepting alone.
+    static func bind(_ hostPort: HostPort, label: String, group: EventLoopGroup) throws(StartupError) -> Listener {
         let address = try address(hostPort, label: label)
         do {
-            return try Listener(binding: address, label: "bearer-proxy.accept")
+            return try Listener(binding: address, label: "bearer-proxy.accept", queue: group.loops[0].queue)
         } catch {
             throw StartupError(description: "cannot listen on \(hostPort): \(error)")
         }
@@ -170,13 +172,15 @@ public final class ProxyServer: Sendable {
                 refuse(fd)
                 return
             }
-            loop.execute {
+            @Sendable func begin() {
                 guard let connection = try? Connection.accepted(fd: fd, loop: loop) else {
                     Socket.close(fd)
                     return
                 }
                 ClientSession(client: connection, context: context, clientAddress: peer.ip).start()
             }
+            // Accepting runs on the first loop (see `bind`): its own connections start right here.
+            if loop === group.loops[0] { begin() } else { loop.execute(begin) }
         }
     }
 
