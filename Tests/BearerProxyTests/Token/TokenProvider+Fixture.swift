@@ -30,7 +30,11 @@ final class ProviderHarness: Sendable {
         return results.withLock { $0 }
     }
 
-    func clearAnswers() { results.withLock { $0 = [] } }
+    /// Forgets every answer so far, including those the loop has yet to deliver.
+    func clearAnswers() {
+        loop.queue.sync {}
+        results.withLock { $0 = [] }
+    }
 
     /// The token value of each successful answer, "error" for failures.
     var answerTokens: [String] {
