@@ -1,5 +1,3 @@
-import Yams
-
 /// One YAML mapping of `proxy.conf`, read strictly.
 ///
 /// Keys are checked against a fixed list when the mapping is opened, so a typo fails with
@@ -12,26 +10,26 @@ struct ConfigMapping {
     let path: String
     /// Line of the mapping itself (nil for a section that is absent from the file).
     let line: Int?
-    private let entries: [String: Node]
+    private let entries: [String: YAMLNode]
 
-    init(_ node: Node, source: String, path: String, allowedKeys: [String]) throws(ConfigError) {
+    init(_ node: YAMLNode, source: String, path: String, allowedKeys: [String]) throws(ConfigError) {
         self.source = source
         self.path = path
-        self.line = node.mark?.line
-        guard case .mapping(let mapping) = node else {
+        self.line = node.line
+        guard case .mapping(let mapping) = node.content else {
             throw ConfigError(
-                source: source, line: node.mark?.line, key: path,
+                source: source, line: node.line, key: path,
                 message: "must be a mapping of keys, found \(ConfigMapping.kind(of: node))")
         }
-        var entries: [String: Node] = [:]
+        var entries: [String: YAMLNode] = [:]
         for (keyNode, valueNode) in mapping {
-            guard case .scalar(let keyScalar) = keyNode else {
-                throw ConfigError(source: source, line: keyNode.mark?.line, key: path, message: "keys must be plain names")
+            guard case .scalar(let keyScalar) = keyNode.content else {
+                throw ConfigError(source: source, line: keyNode.line, key: path, message: "keys must be plain names")
             }
-            let key = keyScalar.string
+            let key = keyScalar.text
             guard allowedKeys.contains(key) else {
                 throw ConfigError(
-                    source: source, line: keyNode.mark?.line, key: ConfigMapping.join(path, key),
+                    source: source, line: keyNode.line, key: ConfigMapping.join(path, key),
                     message: "unknown key" + KeySuggestion.hint(for: key, among: allowedKeys))
             }
             entries[key] = valueNode
@@ -52,12 +50,12 @@ struct ConfigMapping {
     func keyPath(_ key: String) -> String { ConfigMapping.join(path, key) }
 
     /// The value node, or nil when the key is absent or null.
-    func node(_ key: String) -> Node? {
+    func node(_ key: String) -> YAMLNode? {
         guard let node = entries[key], !ConfigMapping.isNull(node) else { return nil }
         return node
     }
 
-    func line(of key: String) -> Int? { entries[key]?.mark?.line }
+    func line(of key: String) -> Int? { entries[key]?.line }
 
     func error(_ key: String, _ message: String) -> ConfigError {
         ConfigError(source: source, line: line(of: key), key: keyPath(key), message: message)
@@ -74,11 +72,11 @@ struct ConfigMapping {
     /// Any non-empty scalar, as written. Numbers are accepted as text (`client_id: 12345`).
     func string(_ key: String) throws(ConfigError) -> String? {
         guard let node = node(key) else { return nil }
-        guard case .scalar(let scalar) = node else {
+        guard case .scalar(let scalar) = node.content else {
             throw error(key, "must be a string, found \(ConfigMapping.kind(of: node))")
         }
-        guard !scalar.string.isEmpty else { throw error(key, "must not be empty") }
-        return scalar.string
+        guard !scalar.text.isEmpty else { throw error(key, "must not be empty") }
+        return scalar.text
     }
 
     func requiredString(_ key: String) throws(ConfigError) -> String {
@@ -99,8 +97,8 @@ struct ConfigMapping {
     /// YAML 1.2 core booleans, unquoted.
     func bool(_ key: String) throws(ConfigError) -> Bool? {
         guard let node = node(key) else { return nil }
-        if case .scalar(let scalar) = node, ConfigMapping.isPlain(scalar) {
-            switch scalar.string {
+        if case .scalar(let scalar) = node.content, scalar.isPlain {
+            switch scalar.text {
             case "true", "True", "TRUE": return true
             case "false", "False", "FALSE": return false
             default: break
@@ -112,7 +110,7 @@ struct ConfigMapping {
     /// An unquoted decimal integer within `range`.
     func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
         guard let node = node(key) else { return nil }
-        guard case .scalar(let scalar) = node, ConfigMapping.isPlain(scalar), let value = Int(scalar.string) else {
+        guard case .scalar(let scalar) = node.content, scalar.isPlain, let value = Int(scalar.text) else {
             throw error(key, "must be a whole number, found \(ConfigMapping.kind(of: node))")
         }
         guard range.contains(value) else {
@@ -134,17 +132,17 @@ struct ConfigMapping {
     /// A list of non-empty scalars (block or flow style).
     func strings(_ key: String) throws(ConfigError) -> [String]? {
         guard let node = node(key) else { return nil }
-        guard case .sequence(let sequence) = node else {
+        guard case .sequence(let sequence) = node.content else {
             throw error(key, "must be a list such as [a, b], found \(ConfigMapping.kind(of: node))")
         }
         var values: [String] = []
         for (index, item) in sequence.enumerated() {
-            guard case .scalar(let scalar) = item, !ConfigMapping.isNull(item), !scalar.string.isEmpty else {
+            guard case .scalar(let scalar) = item.content, !ConfigMapping.isNull(item), !scalar.text.isEmpty else {
                 throw ConfigError(
-                    source: source, line: item.mark?.line, key: keyPath(key) + "[\(index)]",
+                    source: source, line: item.line, key: keyPath(key) + "[\(index)]",
                     message: "must be a non-empty string, found \(ConfigMapping.kind(of: item))")
             }
-            values.append(scalar.string)
+            values.append(scalar.text)
         }
         return values
     }
@@ -152,16 +150,16 @@ struct ConfigMapping {
     /// A mapping of names to non-empty scalars, in file order (`extra_params: {tenant: acme}`).
     func stringPairs(_ key: String) throws(ConfigError) -> [(String, String)]? {
         guard let node = node(key) else { return nil }
-        guard case .mapping(let mapping) = node else {
+        guard case .mapping(let mapping) = node.content else {
             throw error(key, "must be a mapping such as {name: value}, found \(ConfigMapping.kind(of: node))")
         }
         var pairs: [(String, String)] = []
         for (nameNode, valueNode) in mapping {
-            guard case .scalar(let name) = nameNode, case .scalar(let value) = valueNode, !ConfigMapping.isNull(valueNode) else {
-                throw ConfigError(source: source, line: valueNode.mark?.line, key: keyPath(key),
+            guard case .scalar(let name) = nameNode.content, case .scalar(let value) = valueNode.content, !ConfigMapping.isNull(valueNode) else {
+                throw ConfigError(source: source, line: valueNode.line, key: keyPath(key),
                                   message: "every entry must be name: value, found \(ConfigMapping.kind(of: valueNode))")
             }
-            pairs.append((name.string, value.string))
+            pairs.append((name.text, value.text))
         }
         return pairs
     }
@@ -183,26 +181,21 @@ struct ConfigMapping {
         path.isEmpty ? key : path + "." + key
     }
 
-    static func isPlain(_ scalar: Node.Scalar) -> Bool {
-        scalar.style == .plain || scalar.style == .any
-    }
-
-    static func isNull(_ node: Node) -> Bool {
-        guard case .scalar(let scalar) = node, isPlain(scalar) else { return false }
-        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    static func isNull(_ node: YAMLNode) -> Bool {
+        guard case .scalar(let scalar) = node.content, scalar.isPlain else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(scalar.text)
     }
 
     /// What a node is, for type errors; deliberately without its content.
-    static func kind(of node: Node) -> String {
-        switch node {
+    static func kind(of node: YAMLNode) -> String {
+        switch node.content {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         case .scalar(let scalar):
             if isNull(node) { return "null" }
-            if !isPlain(scalar) { return "a quoted string" }
-            if Int(scalar.string) != nil { return "a number" }
-            if ["true", "false", "True", "False", "TRUE", "FALSE"].contains(scalar.string) { return "a boolean" }
+            if !scalar.isPlain { return "a quoted string" }
+            if Int(scalar.text) != nil { return "a number" }
+            if ["true", "false", "True", "False", "TRUE", "FALSE"].contains(scalar.text) { return "a boolean" }
             return "a string"
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 extension ProxyConfig {
     static let topLevelKeys = [
@@ -39,14 +38,11 @@ extension ProxyConfig {
         baseDirectory: String,
         environment: [String: String]
     ) throws(ConfigError) -> ProxyConfig {
-        let root: Node
+        let root: YAMLNode
         do {
-            // Resolver.basic tags every plain scalar `str`: ConfigMapping reads each scalar's text
-            // itself, so the default resolver's tag regexes (NSRegularExpression, i.e. ICU and its
-            // data pages) would be compiled and run for nothing.
-            root = try Yams.compose(yaml: yaml, .basic) ?? Node.mapping(Node.Mapping([]))
+            root = try YAMLComposer.compose(yaml) ?? YAMLNode(content: .mapping([]), line: 1)
         } catch {
-            throw ConfigError(yamlError: error, source: sourceName)
+            throw ConfigError(yamlError: error, source: sourceName, yaml: yaml)
         }
         let files = ConfigFiles(baseDirectory: baseDirectory)
         let top = try ConfigMapping(root, source: sourceName, path: "", allowedKeys: topLevelKeys)
@@ -85,30 +81,26 @@ extension ProxyConfig {
 }
 
 extension ConfigError {
-    /// Translates a Yams error without its snippet of the file, which could show a secret.
-    init(yamlError error: any Error, source: String) {
+    /// Words a YAML error the way libyaml does (problem, then context), at its line, without
+    /// quoting the file, which could show a secret.
+    init(yamlError error: YAMLError, source: String, yaml: String) {
         let invalid = "invalid YAML"
-        guard let yamlError = error as? YamlError else {
-            self.init(source: source, line: nil, key: "", message: invalid)
-            return
-        }
-        switch yamlError {
-        case .scanner(let context, let problem, let mark, let yaml),
-             .parser(let context, let problem, let mark, let yaml),
-             .composer(let context, let problem, let mark, let yaml):
-            var detail = context.map { "\(problem) (\($0.text))" } ?? problem
+        switch error {
+        case .syntax(let problem, let context, let line):
+            var detail = context.map { "\(problem) (\($0))" } ?? problem
             // The most common YAML mistake; libyaml's own wording does not mention it.
             let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
-            if mark.line >= 1, mark.line <= lines.count, lines[mark.line - 1].contains("\t") {
+            if line >= 1, line <= lines.count, lines[line - 1].contains("\t") {
                 detail += "; indent with spaces, not tabs"
             }
-            self.init(source: source, line: mark.line, key: "", message: "\(invalid): \(detail)")
-        case .reader(let problem, _, _, _):
+            self.init(source: source, line: line, key: "", message: "\(invalid): \(detail)")
+        case .reader(let problem):
             self.init(source: source, line: nil, key: "", message: "\(invalid): \(problem)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let name = duplicates.first ?? ""
-            self.init(source: source, line: context.mark.line, key: name, message: "duplicate key")
-        default:
+        case .duplicateKey(let name, let line):
+            self.init(source: source, line: line, key: name, message: "duplicate key")
+        case .unsupported(let message, let line):
+            self.init(source: source, line: line, key: "", message: message)
+        case .memory:
             self.init(source: source, line: nil, key: "", message: invalid)
         }
     }
