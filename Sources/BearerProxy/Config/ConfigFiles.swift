@@ -17,6 +17,24 @@ struct ConfigFiles {
         return baseDirectory.hasSuffix("/") ? baseDirectory + path : baseDirectory + "/" + path
     }
 
+    /// Directory part of `path`, as `NSString.deletingLastPathComponent` gives it: `a/b/c` is
+    /// `a/b`, `/c` is `/`, `c` is empty; repeated and trailing slashes are ignored.
+    static func directory(of path: String) -> String {
+        var text = Substring(path)
+        while text.count > 1, text.hasSuffix("/") { text.removeLast() }
+        guard let slash = text.lastIndex(of: "/") else { return "" }
+        var directory = text[..<slash]
+        while directory.hasSuffix("/") { directory.removeLast() }
+        return directory.isEmpty && path.hasPrefix("/") ? "/" : String(directory)
+    }
+
+    /// The working directory, or empty when it cannot be read (for example when it was deleted).
+    static func currentDirectory() -> String {
+        guard let buffer = getcwd(nil, 0) else { return "" }
+        defer { free(buffer) }
+        return String(cString: buffer)
+    }
+
     /// Whole file, at most `limit` bytes; the error message is the reason only.
     static func contents(of path: String, limit: Int) -> Result<[UInt8], InvalidValue> {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)

@@ -46,7 +46,7 @@ public struct EndpointURL: Sendable, Equatable, CustomStringConvertible {
         guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
             throw InvalidValue("must not contain spaces or control characters")
         }
-        guard let separator = text.range(of: "://") else {
+        guard let separator = text.firstRange(of: "://") else {
             throw InvalidValue("must be an absolute URL such as https://host/path")
         }
         let scheme = text[..<separator.lowerBound].lowercased()

@@ -1,5 +1,3 @@
-import Foundation
-
 /// "Did you mean" for misspelt keys and enumeration values.
 enum KeySuggestion {
     /// The candidate closest to `word`, if it is close enough to be a plausible typo:
@@ -23,7 +21,7 @@ enum KeySuggestion {
     }
 
     private static func normalize(_ word: String) -> [Character] {
-        Array(word.lowercased().replacingOccurrences(of: "-", with: "_"))
+        word.lowercased().map { $0 == "-" ? "_" : $0 }
     }
 
     /// Optimal string alignment distance: insertions, deletions, substitutions and

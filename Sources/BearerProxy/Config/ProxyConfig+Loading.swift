@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension ProxyConfig {
     static let topLevelKeys = [
@@ -22,9 +26,9 @@ extension ProxyConfig {
         guard let yaml = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError(source: path, line: nil, key: "", message: "is not valid UTF-8 text")
         }
-        var directory = (path as NSString).deletingLastPathComponent
+        var directory = ConfigFiles.directory(of: path)
         if !directory.hasPrefix("/") {
-            let current = FileManager.default.currentDirectoryPath
+            let current = ConfigFiles.currentDirectory()
             directory = directory.isEmpty ? current : current + "/" + directory
         }
         return try parse(yaml: yaml, sourceName: path, baseDirectory: directory, environment: environment)

@@ -60,6 +60,14 @@ extension ConfigTests {
             #expect(error.description == "proxy.conf:6: token.client_secret_file: \(directory)/empty is empty")
         }
 
+        @Test("a secret file loses surrounding Unicode white space but keeps inner spaces")
+        func secretFileTrimmed() throws {
+            let directory = ConfigFixture.temporaryDirectory()
+            ConfigFixture.write("\u{3000} se cret\u{A0}\r\n", to: directory + "/s")
+            let config = try ConfigFixture.parse(Self.base + "\n  client_secret_file: s", baseDirectory: directory)
+            #expect(config.token.clientSecret?.value == "se cret")
+        }
+
         @Test("client_secret_file and client_secret together are an error")
         func bothForms() throws {
             let yaml = Self.base + "\n  client_secret_file: /x\n  client_secret: \(Self.distinctive)"
