@@ -104,11 +104,12 @@ struct YAMLComposer {
         var duplicate: (text: String, line: Int)?
         for (key, _) in entries {
             guard case .scalar(let scalar) = key.content else { continue }
-            if let line = firstLine[scalar.text] {
-                if duplicate == nil || scalar.text < duplicate!.text { duplicate = (scalar.text, line) }
-            } else {
+            guard let line = firstLine[scalar.text] else {
                 firstLine[scalar.text] = key.line
+                continue
             }
+            if let found = duplicate, found.text <= scalar.text { continue }
+            duplicate = (scalar.text, line)
         }
         if let duplicate { throw .duplicateKey(duplicate.text, line: duplicate.line) }
     }
