@@ -33,7 +33,7 @@ struct ConfigOption: ParsableArguments {
             return try ProxyConfig.load(path: config)
         } catch {
             printError("bearer-proxy: invalid configuration: \(error)")
-            Foundation_exit(2)
+            exitAfterFlushingLogs(2)
         }
     }
 }
@@ -55,7 +55,7 @@ struct Run: ParsableCommand {
             server = try ProxyServer(config: config, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
-            Foundation_exit(1)
+            exitAfterFlushingLogs(1)
         }
         installShutdownHandlers(logger: logger) { done in
             server.shutdown(drainTimeout: server.config.drainTimeout, completion: done)
@@ -96,7 +96,7 @@ struct Token: ParsableCommand {
         let config = options.load()
         let report = TokenProbe.run(config.token, showToken: showToken)
         for line in report.lines { print(line) }
-        Foundation_exit(report.succeeded ? 0 : 1)
+        exitAfterFlushingLogs(report.succeeded ? 0 : 1)
     }
 }
 
@@ -122,14 +122,14 @@ struct Demo: ParsableCommand {
             if "\(error)".contains("Address already in use") {
                 printError("(another program uses \(listen); pick a free address with --listen 127.0.0.1:8081, or 127.0.0.1:0 for any)")
             }
-            Foundation_exit(1)
+            exitAfterFlushingLogs(1)
         }
         let url = "\(demo.proxyURL)/hello?name=world"
         if once {
             demo.runOnce(path: "/hello?name=world") { output, ok in
                 print(output)
                 demo.stop()
-                Foundation_exit(ok ? 0 : 1)
+                exitAfterFlushingLogs(ok ? 0 : 1)
             }
             dispatchMain()
         }
@@ -191,13 +191,13 @@ func installShutdownHandlers(logger: Logger, shutdown: @escaping @Sendable (_ do
         source.setEventHandler {
             if stopping {
                 logger.warning("second signal: exiting now")
-                Foundation_exit(1)
+                exitAfterFlushingLogs(1)
             }
             stopping = true
             logger.info("signal received: draining", metadata: ["signal": "\(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT")"])
             shutdown {
                 logger.info("stopped")
-                Foundation_exit(0)
+                exitAfterFlushingLogs(0)
             }
         }
         source.resume()
@@ -225,7 +225,7 @@ func printError(_ message: String) {
 }
 
 /// Exits after the buffered log lines are written (the log writer works on its own queue).
-func Foundation_exit(_ code: Int32) -> Never {
+func exitAfterFlushingLogs(_ code: Int32) -> Never {
     LogWriter.standardError.flush()
     exit(code)
 }

@@ -18,18 +18,18 @@ struct HealthCheck: ParsableCommand {
         let config = options.load()
         guard let admin = config.admin else {
             printError("bearer-proxy healthcheck: \(options.config) disables the admin listener (admin.enabled: false)")
-            Foundation_exit(2)
+            exitAfterFlushingLogs(2)
         }
         switch AdminProbe.get(admin.listen, path: "/healthz", timeout: .seconds(max(1, timeout))) {
         case .success(let status) where status == 200:
             print("ok: http://\(admin.listen)/healthz answered 200")
-            Foundation_exit(0)
+            exitAfterFlushingLogs(0)
         case .success(let status):
             printError("bearer-proxy healthcheck: http://\(admin.listen)/healthz answered \(status)")
-            Foundation_exit(1)
+            exitAfterFlushingLogs(1)
         case .failure(let error):
             printError("bearer-proxy healthcheck: http://\(admin.listen)/healthz: \(error)")
-            Foundation_exit(1)
+            exitAfterFlushingLogs(1)
         }
     }
 }

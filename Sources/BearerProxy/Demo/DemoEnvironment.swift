@@ -1,5 +1,14 @@
 import BearerTLS
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// `bearer-proxy demo`: a local token endpoint and a local TLS echo upstream, both with
@@ -24,7 +33,7 @@ public final class DemoEnvironment: Sendable {
         let ca = try CertificateAuthority.generate(commonName: "bearer-proxy demo CA")
         let leaf = try ca.issueServerCertificate(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"])
         let serverTLS = try TLSContext.server(certificateChainPEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM)
-        let secret = Self.base64URL(CryptoPrimitives.randomBytes(24))
+        let secret = Base64URL.encode(CryptoPrimitives.randomBytes(24))
         let signingKey = CryptoPrimitives.randomBytes(32)
 
         let group = EventLoopGroup(count: 1, label: "bearer-proxy.demo")
@@ -75,13 +84,6 @@ public final class DemoEnvironment: Sendable {
         tokenEndpoint.close()
         upstream.close()
         try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }
 

@@ -1,5 +1,9 @@
 import BearerTLS
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The demo's authorization server: the client credentials grant with HTTP Basic client
 /// authentication (RFC 6749 §4.4, §2.3.1), answering with an HS256-signed JWT.
@@ -22,10 +26,10 @@ enum DemoTokenEndpoint {
         let scope = form["scope"] ?? ""
         let now = Int(Date().timeIntervalSince1970)
         let header = #"{"alg":"HS256","typ":"at+jwt"}"#
-        let payload = #"{"iss":"bearer-proxy-demo","sub":"\#(clientID)","aud":"demo-upstream","scope":"\#(scope)","iat":\#(now),"exp":\#(now + lifetime),"jti":"\#(DemoEnvironment.base64URL(CryptoPrimitives.randomBytes(9)))"}"#
-        let signingInput = DemoEnvironment.base64URL(Array(header.utf8)) + "." + DemoEnvironment.base64URL(Array(payload.utf8))
+        let payload = #"{"iss":"bearer-proxy-demo","sub":"\#(clientID)","aud":"demo-upstream","scope":"\#(scope)","iat":\#(now),"exp":\#(now + lifetime),"jti":"\#(Base64URL.encode(CryptoPrimitives.randomBytes(9)))"}"#
+        let signingInput = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(payload.utf8))
         let signature = CryptoPrimitives.hmacSHA256(key: signingKey, data: Array(signingInput.utf8))
-        let jwt = signingInput + "." + DemoEnvironment.base64URL(signature)
+        let jwt = signingInput + "." + Base64URL.encode(signature)
         return .json(200, #"{"access_token":"\#(jwt)","token_type":"Bearer","expires_in":\#(lifetime),"scope":"\#(scope)"}"#,
                      extraFields: [("Cache-Control", "no-store")])
     }
@@ -42,13 +46,13 @@ enum DemoTokenEndpoint {
     }
 
     static func decode(_ text: String) -> String {
-        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
+        FormEncoding.decode(text) ?? text
     }
 
     /// RFC 6749 §2.3.1: the id and secret were form-encoded before base64.
     static func basicCredentials(_ header: String?) -> (id: String, secret: String)? {
         guard let header, header.lowercased().hasPrefix("basic "),
-              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingWhitespace()),
               let text = String(data: data, encoding: .utf8),
               let colon = text.firstIndex(of: ":") else { return nil }
         return (decode(String(text[..<colon])), decode(String(text[text.index(after: colon)...])))

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The parts of an OpenID Provider / OAuth authorization server metadata document bearer-proxy
 /// uses (OIDC Discovery §3, RFC 8414 §2), validated against the configured issuer.
 struct AuthorizationServerMetadata: Sendable, Equatable {
@@ -14,19 +12,18 @@ struct AuthorizationServerMetadata: Sendable, Equatable {
     static func parse(
         _ body: [UInt8], expectedIssuer: EndpointURL, method: ClientAuthMethod, allowHTTP: Bool
     ) throws(TokenError) -> AuthorizationServerMetadata {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)), let json = object as? [String: Any] else {
+        guard let json = (try? JSONValue.parse(body))?.object else {
             throw .invalidResponse("metadata document is not a JSON object")
         }
-        guard let issuer = json["issuer"] as? String else {
+        guard let issuer = json["issuer"]?.string else {
             throw .discovery("metadata has no issuer")
         }
         guard let parsed = try? EndpointURL.parse(issuer, role: .endpoint), same(parsed, expectedIssuer) else {
             throw .discovery("metadata issuer \"\(issuer.prefix(200))\" does not match the configured issuer \(expectedIssuer)")
         }
-        var endpointText = json["token_endpoint"] as? String
+        var endpointText = json["token_endpoint"]?.string
         // RFC 8705 §5: with mutual TLS, a server may name a separate endpoint for it.
-        if method == .tlsClientAuth, let aliases = json["mtls_endpoint_aliases"] as? [String: Any],
-           let alias = aliases["token_endpoint"] as? String {
+        if method == .tlsClientAuth, let alias = json["mtls_endpoint_aliases"]?.object?["token_endpoint"]?.string {
             endpointText = alias
         }
         guard let endpointText else { throw .discovery("metadata has no token_endpoint") }
@@ -36,7 +33,7 @@ struct AuthorizationServerMetadata: Sendable, Equatable {
         guard endpoint.isTLS || allowHTTP else {
             throw .discovery("token_endpoint \(endpoint) is not https (set token.insecure_http: true to allow)")
         }
-        let methods = json["token_endpoint_auth_methods_supported"] as? [String] ?? ["client_secret_basic"]
+        let methods = json["token_endpoint_auth_methods_supported"]?.strings ?? ["client_secret_basic"]
         guard methods.contains(method.rawValue) else {
             throw .discovery("the server does not offer auth_method \(method.rawValue); "
                 + "token_endpoint_auth_methods_supported: \(methods.joined(separator: ", "))")

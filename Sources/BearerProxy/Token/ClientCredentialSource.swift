@@ -1,5 +1,4 @@
 import BearerTLS
-import Foundation
 
 /// Where the client's secret, private key and certificate live. Files are read again for every
 /// token request, so a rotated secret (e.g. a Kubernetes secret volume) is used at once; the
@@ -53,7 +52,7 @@ struct ClientCredentialSource: Sendable {
                 case .failure(let failure):
                     return .failure(.credentials(failure.message))
                 case .success(let contents):
-                    let value = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                    let value = String(decoding: contents, as: UTF8.self).trimmingWhitespace()
                     guard !value.isEmpty else { return .failure(.credentials("\(path) is empty")) }
                     credentials.secret = Secret(value)
                 }

@@ -1,5 +1,9 @@
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Time as the token cache sees it; injected so tests need no sleeps.
 struct TokenClock: Sendable {

@@ -1,5 +1,4 @@
 import BearerTLS
-import Foundation
 
 /// Asks the token endpoint for a new token, every time it is called. Caching is `TokenProvider`'s job.
 protocol TokenFetching: Sendable {

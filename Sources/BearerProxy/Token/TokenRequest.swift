@@ -1,5 +1,9 @@
 import BearerTLS
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The bytes of one client credentials token request (RFC 6749 §4.4.2), with the client
 /// authentication of `authMethod`. Deterministic for given credentials, time and JWT id, so the

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A successful token endpoint answer (RFC 6749 §5.1), validated.
 struct TokenGrant: Sendable {
     var accessToken: String
@@ -15,14 +13,14 @@ struct TokenGrant: Sendable {
 
     /// Parses the JSON body of a 200 answer. Rejects anything that cannot safely become a bearer header.
     static func parse(_ body: [UInt8]) throws(TokenError) -> TokenGrant {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)), let json = object as? [String: Any] else {
+        guard let json = (try? JSONValue.parse(body))?.object else {
             throw .invalidResponse("body is not a JSON object")
         }
-        guard let token = json["access_token"] as? String, !token.isEmpty else {
+        guard let token = json["access_token"]?.string, !token.isEmpty else {
             throw .invalidResponse("no access_token")
         }
         // RFC 6749 §7.1 / RFC 6750: we only know how to present bearer tokens.
-        if let type = json["token_type"] as? String, type.lowercased() != "bearer" {
+        if let type = json["token_type"]?.string, type.lowercased() != "bearer" {
             throw .invalidResponse("token_type is \"\(type.prefix(32))\", not Bearer")
         }
         guard AccessToken.isValidBearerValue(token) else {
@@ -30,26 +28,26 @@ struct TokenGrant: Sendable {
         }
         var expiresIn: Duration?
         switch json["expires_in"] {
-        case let number as NSNumber where number.doubleValue > 0:
-            expiresIn = .milliseconds(Int64(number.doubleValue * 1000))
-        case let text as String:
+        case .number(let seconds) where seconds > 0:
+            expiresIn = .milliseconds(Int64(seconds * 1000))
+        case .string(let text):
             // Some servers send the number as a string.
             if let seconds = Double(text), seconds > 0 { expiresIn = .milliseconds(Int64(seconds * 1000)) }
         default:
             break
         }
         let jwt = JWTInspection(token)
-        return TokenGrant(accessToken: token, expiresIn: expiresIn, scope: json["scope"] as? String,
+        return TokenGrant(accessToken: token, expiresIn: expiresIn, scope: json["scope"]?.string,
                           expiry: jwt?.number("exp"), issuedAt: jwt?.number("iat"))
     }
 
     /// RFC 6749 §5.2 error fields from a non-200 answer, when the body has them.
     static func parseError(_ body: [UInt8]) -> (error: String?, description: String?) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)), let json = object as? [String: Any] else {
+        guard let json = (try? JSONValue.parse(body))?.object else {
             return (nil, nil)
         }
-        let error = (json["error"] as? String).map { String($0.prefix(100)) }
-        let description = (json["error_description"] as? String).map { String($0.prefix(300)) }
+        let error = json["error"]?.string.map { String($0.prefix(100)) }
+        let description = json["error_description"]?.string.map { String($0.prefix(300)) }
         return (error, description)
     }
 }

@@ -135,10 +135,10 @@ final class TestTokenEndpoint: Sendable {
             let input = Array("\(parts[0]).\(parts[1])".utf8)
             switch authentication {
             case .clientSecretJWT:
-                guard jwt.header["alg"] as? String == "HS256",
+                guard jwt.header["alg"]?.string == "HS256",
                       CryptoPrimitives.hmacSHA256(key: Array(secret.utf8), data: input) == signature else { return "bad HS256 signature" }
             case .privateKeyJWT(let pem, let algorithm, let keyID):
-                guard jwt.header["alg"] as? String == algorithm.rawValue, jwt.header["kid"] as? String == keyID,
+                guard jwt.header["alg"]?.string == algorithm.rawValue, jwt.header["kid"]?.string == keyID,
                       let verifier = try? JWSVerifier(publicKeyPEM: pem),
                       verifier.verify(signature, of: input, algorithm: algorithm) else { return "bad \(algorithm.rawValue) signature" }
             default:
@@ -146,10 +146,10 @@ final class TestTokenEndpoint: Sendable {
             }
             // RFC 7523 §3: iss = sub = client_id, aud = token endpoint, exp in the future and short, jti not replayed.
             let now = Date().timeIntervalSince1970
-            guard jwt.claims["iss"] as? String == clientID, jwt.claims["sub"] as? String == clientID else { return "bad iss/sub" }
-            guard jwt.claims["aud"] as? String == audience else { return "bad aud" }
+            guard jwt.claims["iss"]?.string == clientID, jwt.claims["sub"]?.string == clientID else { return "bad iss/sub" }
+            guard jwt.claims["aud"]?.string == audience else { return "bad aud" }
             guard let exp = jwt.number("exp"), let iat = jwt.number("iat"), exp > now, exp - iat <= 300, abs(iat - now) < 60 else { return "bad exp/iat" }
-            guard let jti = jwt.claims["jti"] as? String, state.seenJWTIDs.withLock({ $0.insert(jti).inserted }) else { return "replayed jti" }
+            guard let jti = jwt.claims["jti"]?.string, state.seenJWTIDs.withLock({ $0.insert(jti).inserted }) else { return "replayed jti" }
             return nil
         }
     }
