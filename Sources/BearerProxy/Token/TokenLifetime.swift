@@ -8,11 +8,22 @@ enum TokenLifetime {
             lifetime = expiresIn
         } else if let exp = grant.expiry {
             let from = grant.issuedAt ?? now
-            lifetime = .milliseconds(Int64(((exp - from) * 1000).rounded()))
+            // Already past (or NaN): zero, reported below.
+            lifetime = duration(seconds: exp - from) ?? .zero
         }
         guard lifetime > .zero else {
             return .failure(.invalidResponse("token is already expired"))
         }
-        return .success(lifetime)
+        return .success(min(lifetime, maximum))
+    }
+
+    /// Longest lifetime we take a server at: a token is fetched again at least this often.
+    /// It also keeps absurd values (`1e300`, a JWT `exp` in the year 10^20) inside `Duration`.
+    static let maximum: Duration = .seconds(86_400)
+
+    /// A positive, finite number of seconds as a lifetime, capped at `maximum`; nil otherwise.
+    static func duration(seconds: Double) -> Duration? {
+        guard seconds.isFinite, seconds > 0 else { return nil }
+        return .milliseconds(Int64(min(seconds, Double(maximum.components.seconds)) * 1000))
     }
 }

@@ -28,11 +28,11 @@ struct TokenGrant: Sendable {
         }
         var expiresIn: Duration?
         switch json["expires_in"] {
-        case .number(let seconds) where seconds > 0:
-            expiresIn = .milliseconds(Int64(seconds * 1000))
+        case .number(let seconds):
+            expiresIn = TokenLifetime.duration(seconds: seconds)
         case .string(let text):
             // Some servers send the number as a string.
-            if let seconds = Double(text), seconds > 0 { expiresIn = .milliseconds(Int64(seconds * 1000)) }
+            expiresIn = Double(text).flatMap(TokenLifetime.duration(seconds:))
         default:
             break
         }

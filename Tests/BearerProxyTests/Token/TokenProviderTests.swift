@@ -255,6 +255,10 @@ struct TokenProviderTests {
         #expect(try TokenLifetime.of(noIat, defaultLifetime: .seconds(60), now: now).get() == .seconds(120))
         let opaque = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil)
         #expect(try TokenLifetime.of(opaque, defaultLifetime: .seconds(60), now: now).get() == .seconds(60))
+        // An exp far in the future is capped at a day rather than overflowing.
+        let distant = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil, expiry: 1e300, issuedAt: now)
+        #expect(try TokenLifetime.of(distant, defaultLifetime: .seconds(60), now: now).get() == .seconds(86_400))
+        #expect(try TokenLifetime.of(opaque, defaultLifetime: .seconds(900_000_000_000), now: now).get() == .seconds(86_400))
         let parsed = try? TokenGrant.parse(Array(#"{"access_token":"\#(jwt(#"{"exp":1700000300,"iat":1700000000}"#))","token_type":"Bearer"}"#.utf8))
         #expect(parsed?.expiry == 1_700_000_300)
         #expect(parsed?.issuedAt == 1_700_000_000)

@@ -34,6 +34,18 @@ struct TokenResponseTests {
         }
     }
 
+    @Test("an absurd or non-finite expires_in never crashes: it is capped at a day or ignored")
+    func expiresInExtremes() throws {
+        let cases: [(String, Duration?)] = [
+            ("172800", .seconds(86_400)), ("1e300", .seconds(86_400)), (#""1e300""#, .seconds(86_400)),
+            (#""inf""#, nil), (#""-inf""#, nil), (#""nan""#, nil), ("9223372036854775808", .seconds(86_400)),
+        ]
+        for (value, expected) in cases {
+            let grant = try Self.grant(#"{"access_token":"t","expires_in":\#(value)}"#)
+            #expect(grant.expiresIn == expected, "expires_in \(value)")
+        }
+    }
+
     @Test("token_type is optional and case-insensitive, but must be Bearer when present (RFC 6750)")
     func tokenType() throws {
         #expect(try Self.grant(#"{"access_token":"t"}"#).accessToken == "t")
