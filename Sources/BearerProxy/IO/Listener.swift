@@ -26,7 +26,7 @@ public final class Listener: @unchecked Sendable {
     /// Connections wait in the backlog until `start(onAccept:)`.
     /// `queue`: where accepting runs (an event loop's queue saves a thread hand-off per connection);
     /// by default a queue of its own. `start` and `close` must not be called on it.
-    public init(binding requested: SocketAddress, label: String, queue: DispatchQueue? = nil) throws(IOError) {
+    public init(binding requested: SocketAddress, label: String, queue acceptQueue: DispatchQueue? = nil) throws(IOError) {
         let fd = try Socket.makeStream(family: requested.family)
         Socket.setReuseAddress(fd)
         if requested.family == AF_INET6 {
@@ -51,8 +51,8 @@ public final class Listener: @unchecked Sendable {
         }
         self.address = SocketAddress(storage: storage, length: length)
         self.fd = fd
-        self.queue = queue ?? DispatchQueue(label: label)
-        self.source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        self.queue = acceptQueue ?? DispatchQueue(label: label)
+        self.source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: self.queue)
         source.setEventHandler { [unowned self] in self.acceptAll() }
         source.setCancelHandler { Socket.close(fd) }
     }
