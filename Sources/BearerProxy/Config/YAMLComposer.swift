@@ -10,6 +10,9 @@ struct YAMLComposer {
     /// Collections nested deeper than this are an error: proxy.conf needs four levels, and the
     /// composer recurses once per level, so a file of a million `[` must not exhaust the stack.
     static let maxDepth = 64
+    /// Most nodes a document may stand for once its aliases are expanded: a few lines of nested
+    /// aliases ("billion laughs") must not make the loader walk billions of nodes.
+    static let maxExpandedNodes = 100_000
 
     /// The document in `text`, or nil when it holds none (empty, or only comments).
     /// More than one document is an error, as the loader reads one config.
@@ -30,7 +33,9 @@ struct YAMLComposer {
     }
 
     private let parser: UnsafeMutablePointer<yaml_parser_t>
-    private var anchors: [String: YAMLNode] = [:]
+    private var anchors: [String: (node: YAMLNode, expandedSize: Int)] = [:]
+    /// Nodes composed so far, each alias counted as the nodes it stands for.
+    private var expandedNodes = 0
 
     private init(parser: UnsafeMutablePointer<yaml_parser_t>) {
         self.parser = parser
@@ -55,12 +60,15 @@ struct YAMLComposer {
             throw .unsupported("YAML tags (!...) are not supported; write the value without one", line: event.line)
         }
         let node: YAMLNode
+        let expandedBefore = expandedNodes
+        if case .alias(let name) = event.kind, let anchored = anchors[name] {
+            try count(anchored.expandedSize, at: event)
+            return anchored.node
+        }
+        try count(1, at: event)
         switch event.kind {
-        case .alias(let name):
-            guard let anchored = anchors[name] else {
-                throw .syntax(problem: "found undefined alias", context: nil, line: event.line)
-            }
-            return anchored
+        case .alias:
+            throw .syntax(problem: "found undefined alias", context: nil, line: event.line)
         case .scalar(let scalar):
             node = YAMLNode(content: .scalar(scalar), line: event.line)
         case .sequenceStart:
@@ -89,8 +97,15 @@ struct YAMLComposer {
             throw .syntax(problem: "did not find expected node", context: nil, line: event.line)
         }
         // Registered once complete, so a node cannot contain an alias of itself.
-        if let anchor = event.anchor { anchors[anchor] = node }
+        if let anchor = event.anchor { anchors[anchor] = (node, expandedNodes - expandedBefore) }
         return node
+    }
+
+    private mutating func count(_ nodes: Int, at event: Event) throws(YAMLError) {
+        expandedNodes += nodes
+        guard expandedNodes <= Self.maxExpandedNodes else {
+            throw .unsupported("aliases expand to more than \(Self.maxExpandedNodes) nodes", line: event.line)
+        }
     }
 
     private func tooDeep(_ event: Event) -> YAMLError {

@@ -126,6 +126,20 @@ extension ConfigTests {
             #expect(error.description == "proxy.conf:1: nested more than \(YAMLComposer.maxDepth) levels deep")
         }
 
+        @Test("aliases of aliases (billion laughs) stop at a bound instead of expanding without end")
+        func billionLaughs() throws {
+            // Ten levels of ten aliases each would stand for 10^10 nodes.
+            var lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+            for level in 1...9 {
+                lines.append("l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]")
+            }
+            let clock = ContinuousClock()
+            let started = clock.now
+            let error = try #require(ConfigFixture.error(lines.joined(separator: "\n")))
+            #expect(error.description == "proxy.conf:5: aliases expand to more than \(YAMLComposer.maxExpandedNodes) nodes")
+            #expect(clock.now - started < .seconds(5))
+        }
+
         @Test("composer gives every node its 1-based line")
         func composerLines() throws {
             let root = try #require(try YAMLComposer.compose("a:\n  b: [x,\n    y]\nc: z\n"))
