@@ -27,8 +27,10 @@ extension ProxyConfig {
             throw ConfigError(source: path, line: nil, key: "", message: "is not valid UTF-8 text")
         }
         var directory = ConfigFiles.directory(of: path)
-        if !directory.hasPrefix("/") {
-            let current = ConfigFiles.currentDirectory()
+        // Made absolute when the working directory is known; otherwise (it was deleted, say) the
+        // relative directory still resolves against it, never against "/".
+        let current = ConfigFiles.currentDirectory()
+        if !directory.hasPrefix("/"), !current.isEmpty {
             directory = directory.isEmpty ? current : current + "/" + directory
         }
         return try parse(yaml: yaml, sourceName: path, baseDirectory: directory, environment: environment)

@@ -199,7 +199,7 @@ extension TokenConfig {
                     throw section.error("client_secret_file", "\(resolved) is not UTF-8 text")
                 }
                 // `echo secret > file` leaves a newline that is not part of the secret.
-                let value = trimmingWhitespace(text)
+                let value = text.trimmingWhitespace()
                 guard !value.isEmpty else {
                     throw section.error("client_secret_file", "\(resolved) is empty")
                 }
@@ -222,15 +222,6 @@ extension TokenConfig {
             source: section.source, line: nil, key: section.keyPath("client_secret"),
             message: "required key is missing (set token.client_secret_file, token.client_secret, "
                 + "or the environment variable \(variable))")
-    }
-
-    /// `text` without leading and trailing Unicode white space (the set Foundation calls
-    /// `whitespacesAndNewlines`).
-    static func trimmingWhitespace(_ text: String) -> String {
-        let scalars = text.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        return String(scalars[first...last])
     }
 
     /// RFC 8707 §2: an absolute URI (scheme ":" ...) that must not include a fragment.

@@ -19,6 +19,8 @@ public final class Listener: @unchecked Sendable {
     private var closed = false
 
     static let backlog: Int32 = 1024
+    /// Connections accepted per readiness event before the queue runs other work.
+    static let acceptsPerEvent = 64
     /// After running out of descriptors, accepting pauses this long instead of spinning.
     static let acceptRetryDelay: DispatchTimeInterval = .milliseconds(100)
 
@@ -78,7 +80,10 @@ public final class Listener: @unchecked Sendable {
     }
 
     private func acceptAll() {
-        while !closed {
+        // Bounded, so that a flood of connections cannot hold the queue (an event loop's) for
+        // long: the read source fires again while the backlog is not empty.
+        for _ in 0..<Self.acceptsPerEvent {
+            guard !closed else { return }
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let client = withUnsafeMutablePointer(to: &storage) {

@@ -124,8 +124,10 @@ extension ClientSession {
             updateReading()
         } else {
             // The client asked to close (or spoke HTTP/1.0) and sent its whole request: once the
-            // answer is out, only its FIN can still come, so there is nothing to linger for.
-            close(graceful: true, peerIsDone: !exchange.clientKeepAlive && exchange.requestComplete && input.isEmpty)
+            // answer is out, only its FIN can still come, so there is nothing to linger for. When the
+            // proxy chose to close (a body delimited by close, an early answer), the client may still
+            // be sending: linger in full.
+            close(graceful: true, peerIsDone: exchange.clientAskedToClose && exchange.requestComplete && input.isEmpty)
         }
     }
 }

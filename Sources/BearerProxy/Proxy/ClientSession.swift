@@ -28,6 +28,9 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         var requestFraming: BodyFraming
         var requestBody: BodyDecoder
         var clientKeepAlive: Bool
+        /// The client itself ends the connection after this request (`Connection: close`, or
+        /// HTTP/1.0 without keep-alive), as opposed to the proxy deciding to close it.
+        let clientAskedToClose: Bool
         var startedAt: UInt64
         var upstream: Connection?
         var upstreamReused = false
@@ -58,6 +61,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             self.requestFraming = requestFraming
             self.requestBody = requestBody
             self.clientKeepAlive = clientKeepAlive
+            self.clientAskedToClose = !clientKeepAlive
             self.startedAt = startedAt
         }
     }

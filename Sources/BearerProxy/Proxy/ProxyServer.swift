@@ -167,8 +167,9 @@ public final class ProxyServer: Sendable {
             let loop = group.next()
             let context = current.state.withLock { $0.generation.contexts[loop.index] }
             if context.connections.current >= context.settings.maxConnections {
-                // Over the limit: say so and close, without touching any loop, so that the
-                // connections already open keep their share of the machine.
+                // Over the limit: say so and close, without starting a session, so that the
+                // connections already open keep their share of the machine. (Accepting runs on the
+                // first loop, a bounded batch per event; see `Listener.acceptsPerEvent`.)
                 refuse(fd)
                 return
             }

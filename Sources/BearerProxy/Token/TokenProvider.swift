@@ -238,7 +238,8 @@ final class TokenProvider: Sendable {
         }
         if first {
             logger.warning("token endpoint clock differs from the local clock", metadata: [
-                "source": "\(source)", "skew_seconds": "\(Int(skew))",
+                // A Double: an absurd iat (1e19) must not trap in an Int conversion.
+                "source": "\(source)", "skew_seconds": "\(skew.rounded())",
             ])
         }
     }

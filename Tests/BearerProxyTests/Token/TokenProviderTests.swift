@@ -288,4 +288,18 @@ struct TokenProviderTests {
         other.fetcher.answer(.success(close))
         #expect(!quiet.text.contains("clock differs"))
     }
+
+    @Test("an absurd JWT iat or Date (1e19 s) is logged as skew, never a crash, and the token is used", arguments: [1e19, -1e19])
+    func absurdSkew(time: Double) {
+        let buffer = CapturingLogHandler.Buffer()
+        let harness = ProviderHarness(logger: CapturingLogHandler.logger(into: buffer))
+        var grant = TokenFixture.grant("tok-1", expiresIn: 300)
+        grant.issuedAt = time
+        grant.serverDate = time
+        harness.ask()
+        harness.fetcher.answer(.success(grant))
+        #expect(buffer.text.contains("clock differs"))
+        guard case .success(let token)? = harness.answers.first else { Issue.record("no token"); return }
+        #expect(token.lifetime == .seconds(300))
+    }
 }
