@@ -133,6 +133,20 @@ extension Integration {
             #expect(client.peerClosed)
         }
 
+        @Test("a client that said Connection: close gets its answer and a clean close")
+        func clientCloseEndsCleanly() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let client = try harness.client()
+            let response = try client.exchange("GET /bye HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+
+            #expect(response.bodyText == "target=/bye")
+            #expect(response.value(of: "connection") == "close")
+            #expect(client.waitForClose())
+        }
+
         @Test("a request head not completed within timeouts.header_read gets 408 and the connection closes")
         func slowHeadTimesOut() async throws {
             var options = ProxyHarness.Options()
