@@ -283,18 +283,25 @@ log "peers up; both proxies pass /small, /large (sha256), /auth (Bearer), 1 MiB 
 
 # --- the runs ----------------------------------------------------------------------------------
 printf 'case\tproxy\tround\tcpu_ms\thwm_kib\trss_after_kib\tidle_rss_kib\tidle_result\traw\n' > "$rdir/runs.tsv"
+# The load of a case: sets the caller's `conns` and `path` and adds to its `args` (bash functions
+# see their caller's locals).
+case_load() {
+  case $1 in
+    small64|idle1000|newconn) conns=64 ;;
+    *) conns=256 ;;
+  esac
+  path=/small
+  case $1 in
+    large256)  path=/large ;;
+    upload256) path=/upload; args+=(-s "$here/upload.lua") ;;
+    newconn)   args+=(-H 'Connection: close') ;;
+  esac
+}
 run_one() { # case proxy round
   local cs=$1 proxy=$2 round=$3 port ps conns path idle_pid="" ready idle_rss=- idle_res=-
   port=$(port_of "$proxy"); ps=$(pids_of "$proxy")
   local args=(--latency --timeout 10s -t"$WRK_THREADS" -d"${DURATION}s")
-  case $cs in
-    small64)   conns=64;  path=/small ;;
-    small256)  conns=256; path=/small ;;
-    large256)  conns=256; path=/large ;;
-    upload256) conns=256; path=/upload; args+=(-s "$here/upload.lua") ;;
-    idle1000)  conns=64;  path=/small ;;
-    newconn)   conns=64;  path=/small; args+=(-H 'Connection: close') ;;
-  esac
+  case_load "$cs"
   local raw="$rdir/raw/$cs-$proxy-$round.txt"
   if [ "$cs" = idle1000 ]; then
     ready="$rdir/raw/$cs-$proxy-$round.ready"; rm -f "$ready"
@@ -331,17 +338,10 @@ for sc in read write readv writev sendto recvfrom sendmsg recvmsg epoll_wait epo
   COUNT_EVENTS+=",syscalls:sys_enter_$sc"
 done
 count_one() { # case proxy
-  local cs=$1 proxy=$2 port ps conns=64 path=/small d=$(( DURATION < 5 ? DURATION : 5 ))
+  local cs=$1 proxy=$2 port ps conns path d=$(( DURATION < 5 ? DURATION : 5 ))
   port=$(port_of "$proxy"); ps=$(pids_of "$proxy")
   local args=(--timeout 10s -t"$WRK_THREADS" -d"${d}s")
-  case $cs in
-    small256|large256|upload256) conns=256 ;;
-  esac
-  case $cs in
-    large256) path=/large ;;
-    upload256) path=/upload; args+=(-s "$here/upload.lua") ;;
-    newconn) args+=(-H 'Connection: close') ;;
-  esac
+  case_load "$cs"
   local raw="$rdir/raw/counts-$cs-$proxy.txt" pf="$rdir/raw/counts-$cs-$proxy.perf"
   timeout -k 5 $((d + 30)) perf stat -x, -o "$pf" -e "$COUNT_EVENTS" -p "$(echo $ps | tr ' ' ,)" -- sleep "$d" & local ppid=$!
   cur_pids+=($ppid)
