@@ -168,6 +168,27 @@ def expect_503(response):
     return retry_after(response)
 
 
+def await_recovery(proxy, path, since, limit, what):
+    """Polls `path` until it answers 200 instead of the 503 of a token outage that ended at
+    `since` (time.monotonic()). Checks the recovery came within `limit` seconds, and no later than
+    the Retry-After of the first 503 after `since` promised (plus 2.5 s of polling and fetching).
+    Returns the 200 response and the seconds it took."""
+    promised = None
+    while True:
+        r = get(proxy, path)
+        if r.status_code == 200:
+            break
+        after = expect_503(r)
+        if promised is None:
+            promised = after
+        check(time.monotonic() - since < limit, f"no recovery within {limit} s after {what}")
+        time.sleep(0.2)
+    recovered = time.monotonic() - since
+    check(promised is None or recovered <= promised + 2.5,
+          f"recovered {recovered:.1f}s after {what}, the first Retry-After then said {promised}")
+    return r, recovered
+
+
 def token_attempts(env) -> int:
     return env.authz.stats()["token_requests"]
 
@@ -757,22 +778,9 @@ def authz_down_at_start(env):
     late = AuthServer(env.workdir, env.pki, env.clients, env.signing_key, port=port, name="authz-late",
                       issuer=env.authz.issuer)
     env.extra.append(late)
-    up = time.monotonic()
-    promised = None  # the Retry-After of the first 503 after the server came up: recovery is due by then
-    while True:
-        r = get(proxy, "/down")
-        if r.status_code == 200:
-            break
-        after = expect_503(r)
-        if promised is None:
-            promised = after
-        check(time.monotonic() - up < 40, "no recovery 40 s after the authorization server came up")
-        time.sleep(0.2)
-    recovered = time.monotonic() - up
+    r, recovered = await_recovery(proxy, "/down", time.monotonic(), 40, "the authorization server came up")
     echo(r)
     check(proxy.alive(), "proxy is not running")
-    check(promised is None or recovered <= promised + 2.5,
-          f"recovered {recovered:.1f}s after the server came up, the first Retry-After then said {promised}")
     check(late.stats()["token_requests"] == 1, f"{late.stats()['token_requests']} token requests after recovery")
     print(f"      recovered {recovered:.1f}s after the authorization server came up")
 
@@ -826,24 +834,11 @@ def authz_server_error_then_recovery(env):
     """The token endpoint answers 500: 503 + Retry-After meanwhile; recovery when it is fixed."""
     env.authz.set(mode="fail500")
     proxy = env.proxy("fail500")
-    after = expect_503(get(proxy, "/500"))
+    expect_503(get(proxy, "/500"))
     check(log_has(proxy, "token fetch failed", "500"), "no log line naming the 500")
     env.authz.set(mode="ok")
-    fixed = time.monotonic()
-    promised = None  # Retry-After of the first 503 after the fix: recovery is due by then
-    while True:
-        r = get(proxy, "/500")
-        if r.status_code == 200:
-            break
-        after = expect_503(r)
-        if promised is None:
-            promised = after
-        check(time.monotonic() - fixed < 35, "no recovery within 35 s")
-        time.sleep(0.2)
+    r, _ = await_recovery(proxy, "/500", time.monotonic(), 35, "the fix")
     echo(r)
-    recovered = time.monotonic() - fixed
-    check(promised is None or recovered <= promised + 2.5,
-          f"recovered {recovered:.1f}s after the fix, the first Retry-After then said {promised}")
 
 
 @case
