@@ -7,21 +7,25 @@ ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${SWIFT_IMAGE} AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev libyaml-dev pkg-config && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev libyaml-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Manifest first: a code-only change does not invalidate the dependency resolution layer.
 COPY Package.swift ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
-# --static-swift-stdlib: the runtime image needs no Swift libraries, only libssl3, libyaml and libc.
-RUN swift build -c release --static-swift-stdlib --product bearer-proxy \
-    && install -D -s "$(swift build -c release --show-bin-path)/bearer-proxy" /out/bearer-proxy
+COPY scripts/build-release.sh ./scripts/
+# Swift's runtime, OpenSSL, libyaml and libstdc++ linked in (the script says why and checks it):
+# the binary needs only glibc where it runs.
+RUN scripts/build-release.sh .build \
+    && install -D -s .build/release/bearer-proxy /out/bearer-proxy
 
 FROM ${RUNTIME_IMAGE}
 # apt's package caches (/var/cache/apt/*.bin, tens of MB) go too, whether or not the base image
 # is configured to drop them.
-RUN apt-get update && apt-get install -y --no-install-recommends libssl3 libyaml-0-2 ca-certificates \
+# ca-certificates: the system trust store (its dependency, the openssl package, provides the
+# /usr/lib/ssl paths OpenSSL looks in by default).
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --gid 10001 bearer-proxy \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin bearer-proxy \

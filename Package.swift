@@ -15,16 +15,16 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
-        // OpenSSL from the system (Debian: libssl-dev).
+        // OpenSSL from the system (Debian: libssl-dev), found on the default header and library
+        // paths. No pkgConfig: its -L would put the system directory ahead of the one
+        // scripts/build-release.sh uses to link the archives instead of the shared libraries.
         .systemLibrary(
             name: "COpenSSL",
-            pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
-        // libyaml from the system (Debian: libyaml-dev), for the config file.
+        // libyaml from the system (Debian: libyaml-dev), for the config file; no pkgConfig, as above.
         .systemLibrary(
             name: "CYAML",
-            pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
         // One-line forwarders for the OpenSSL macros Swift cannot import. No logic.
@@ -54,6 +54,7 @@ let package = Package(
             name: "bearer-proxy",
             dependencies: [
                 "BearerProxy",
+                "BearerTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

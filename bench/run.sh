@@ -56,8 +56,8 @@ IDLE_CONNS=1000
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 out="$here/out"; stamp=$(date -u +%Y%m%dT%H%M%SZ); rdir="$out/runs/$stamp"
 mkdir -p "$rdir/raw" "$out/logs" "$out/tmp"
-# The binary the container ships: Swift's runtime and Foundation linked in statically (Dockerfile).
-# BP_BIN=path measures another build instead.
+# The binary the container ships (Dockerfile): scripts/build-release.sh links Swift's runtime,
+# OpenSSL, libyaml and libstdc++ in. BP_BIN=path measures another build instead.
 build_path="$root/.build-static"
 bin=${BP_BIN:-"$build_path/release/bearer-proxy"}
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -70,8 +70,8 @@ for tool in nginx wrk python3 curl openssl ss timeout; do
   command -v $tool >/dev/null || die "needs $tool (apt-get install nginx-light wrk curl openssl iproute2 python3)"
 done
 if [ "$BUILD" = 1 ]; then
-  log "swift build -c release --static-swift-stdlib --build-path .build-static"
-  (cd "$root" && swift build -c release --static-swift-stdlib --build-path "$build_path" --product bearer-proxy >"$rdir/build.log" 2>&1) \
+  log "scripts/build-release.sh .build-static"
+  "$root/scripts/build-release.sh" "$build_path" >"$rdir/build.log" 2>&1 \
     || die "build failed, see $rdir/build.log"
 fi
 [ -x "$bin" ] || die "no $bin (run without --no-build)"

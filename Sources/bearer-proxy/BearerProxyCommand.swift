@@ -1,5 +1,6 @@
 import ArgumentParser
 import BearerProxy
+import BearerTLS
 import Dispatch
 import Logging
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ struct BearerProxyCommand: ParsableCommand {
         Start with `bearer-proxy demo` to see it work, `check-config --config F` before deploying a config, and \
         `healthcheck --config F` as a container health check.
         """,
-        version: BearerProxyVersion.current,
+        version: "\(BearerProxyVersion.current) (\(OpenSSLLibrary.version))",
         subcommands: [Run.self, CheckConfig.self, Token.self, HealthCheck.self, Demo.self],
         defaultSubcommand: Run.self
     )

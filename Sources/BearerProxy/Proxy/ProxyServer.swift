@@ -81,6 +81,7 @@ public final class ProxyServer: Sendable {
         }
         logger.info("bearer-proxy started", metadata: [
             "version": "\(BearerProxyVersion.current)",
+            "openssl": "\(OpenSSLLibrary.version)",
             "listen": "\(listener.address)",
             "upstream": "\(config.upstream.url)",
             "token_endpoint": "\(config.token.endpointDescription)",

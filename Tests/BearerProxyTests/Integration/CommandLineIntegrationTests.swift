@@ -1,4 +1,5 @@
 @testable import BearerProxy
+import BearerTLS
 import Foundation
 import Testing
 
@@ -85,12 +86,13 @@ extension Integration {
             var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
         }
 
-        @Test("--version prints the version and exits 0")
+        @Test("--version prints the version and the OpenSSL it runs, and exits 0")
         func version() throws {
             let pipe = Pipe()
             #expect(try run(["--version"], stdout: pipe) == 0)
             let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(text.trimmingCharacters(in: .whitespacesAndNewlines) == BearerProxyVersion.current)
+            #expect(text.trimmingCharacters(in: .whitespacesAndNewlines) == "\(BearerProxyVersion.current) (\(OpenSSLLibrary.version))")
+            #expect(OpenSSLLibrary.version.hasPrefix("OpenSSL 3."))
         }
 
         @Test("SIGTERM: the request in flight completes, then the process exits 0; healthcheck answers before and fails after")
