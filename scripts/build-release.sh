@@ -10,7 +10,7 @@
 # Why: each shared library costs resident memory in every process that maps it, whatever it
 # uses of it: the loader reads its whole symbol and relocation tables, and the kernel maps code
 # in 64 KiB windows. Linked in, only the objects the proxy uses are there, their relocations are
-# packed (RELR), and the idle proxy holds about 1.8 MiB less (BENCHMARKS.md, "Memory").
+# packed (RELR), and the idle proxy holds about 2 MiB less (BENCHMARKS.md, "Idle memory").
 # The cost: OpenSSL's security fixes reach the binary when it is rebuilt, which is when they
 # reach a container image anyway. `bearer-proxy --version` names the OpenSSL it carries.
 #
