@@ -91,7 +91,8 @@ extension ClientSession {
                 close(graceful: true)  // idle keep-alive connection
             default:
                 client.write(ErrorResponse.json(status: 408, reason: "Request Timeout", error: "request_timeout",
-                                                detail: "the request was not received in time", close: true))
+                                                detail: "the request was not received in time", close: true,
+                                                toHEAD: exchange?.head.isHEAD ?? false))
                 if let exchange { logAccess(exchange, status: 408) }
                 close(graceful: true)
             }

@@ -62,9 +62,11 @@ extension ClientSession {
     // MARK: Failures
 
     /// Ends the current request with an error response when none has started, else cuts the client off.
-    func fail(_ error: ProxyError) {
+    /// `request`: the head being refused when it has no exchange yet (otherwise the exchange's).
+    func fail(_ error: ProxyError, answering request: RequestHead? = nil) {
         guard state != .closed else { return }
         let responseStarted = exchange?.responseHeadSent ?? false
+        let toHEAD = (request ?? exchange?.head)?.isHEAD ?? false
         if error.side == .downstream {
             context.logger.debug("rejected request", metadata: ["client": "\(clientAddress)", "reason": "\(error)"])
         }
@@ -81,7 +83,7 @@ extension ClientSession {
             close(graceful: false)
             return
         }
-        client.write(ErrorResponse.bytes(for: error, close: !keepAlive))
+        client.write(ErrorResponse.bytes(for: error, close: !keepAlive, toHEAD: toHEAD))
         if keepAlive {
             client.flush()
             state = .waitingForRequest

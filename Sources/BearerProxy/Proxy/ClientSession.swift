@@ -182,27 +182,27 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         // RFC 9110 §7.8: a server may ignore Upgrade. h2c is dropped silently (the request goes on
         // as HTTP/1.1); any other protocol switch (WebSocket) would need a tunnel we do not offer.
         if head.count(named: "upgrade") > 0, !Self.onlyH2CUpgrade(head) {
-            fail(.upgradeNotSupported)
+            fail(.upgradeNotSupported, answering: head)
             return
         }
         // HTTP/1.0 requests may omit Host; the parser requires exactly one in HTTP/1.1.
         if let host = head.firstValue(named: "host"), !context.hosts.allows(host) {
-            fail(.misdirected(String(decoding: host.prefix(100), as: UTF8.self)))
+            fail(.misdirected(String(decoding: host.prefix(100), as: UTF8.self)), answering: head)
             return
         }
         guard let form = ForwardingRules.targetForm(of: head) else {
-            fail(.badRequest(.invalidTarget))
+            fail(.badRequest(.invalidTarget), answering: head)
             return
         }
         let framing: BodyFraming
         do {
             framing = try head.bodyFraming()
         } catch {
-            fail(.badRequest(error))
+            fail(.badRequest(error), answering: head)
             return
         }
         if let limit = context.settings.maxBodySize, case .contentLength(let length) = framing, length > limit {
-            fail(.bodyTooLarge(limit))
+            fail(.bodyTooLarge(limit), answering: head)
             return
         }
         let keepAlive = head.version == .http1_1 && !head.hasToken("close", inFieldsNamed: "connection")

@@ -21,23 +21,27 @@ enum ErrorResponse {
     }
 
     /// A complete response. Errors from the client's side of the exchange close the connection.
-    static func bytes(for error: ProxyError, close: Bool) -> [UInt8] {
+    /// `toHEAD`: the request was HEAD, so the response ends at its head (RFC 9110 §9.3.2).
+    static func bytes(for error: ProxyError, close: Bool, toHEAD: Bool = false) -> [UInt8] {
         let (code, reason, name) = status(for: error)
         var extra: [(String, String)] = []
         if code == 405 { extra.append(("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE")) }
         if case .tokenUnavailable(let tokenError) = error {
             extra.append(("Retry-After", String(tokenError.retryAfterSeconds)))
         }
-        return json(status: code, reason: reason, error: name, detail: error.description, extraFields: extra, close: close)
+        return json(status: code, reason: reason, error: name, detail: error.description, extraFields: extra, close: close, toHEAD: toHEAD)
     }
 
-    static func json(status: Int, reason: String, error: String, detail: String, extraFields: [(String, String)] = [], close: Bool) -> [UInt8] {
+    /// With `toHEAD` only the head is sent: its Content-Length is the length a GET would get, and
+    /// content after it would be read by the client as the start of the next response.
+    static func json(status: Int, reason: String, error: String, detail: String, extraFields: [(String, String)] = [],
+                     close: Bool, toHEAD: Bool = false) -> [UInt8] {
         let body = Array("{\"error\":\"\(error)\",\"detail\":\"\(JSONText.escaped(detail))\"}\n".utf8)
         var head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in extraFields { head += "\(name): \(value)\r\n" }
         if close { head += "Connection: close\r\n" }
         head += "\r\n"
-        return Array(head.utf8) + body
+        return toHEAD ? Array(head.utf8) : Array(head.utf8) + body
     }
 }
 

@@ -49,6 +49,30 @@ extension Integration {
             #expect(next.bodyText == "target=/next")
         }
 
+        // RFC 9110 §9.3.2: the proxy's own answers to HEAD end at the head too. Content after a
+        // kept-alive HEAD answer would be read by the client as the start of the next response.
+        @Test("a proxy error answering HEAD has no body, and the kept-alive connection carries the next request")
+        func headErrorResponseHasNoBody() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { request in
+                request.method == "HEAD"
+                    ? .rawThenClose(Array("not an HTTP response\r\n\r\n".utf8))
+                    : .response(.text(200, "target=\(request.target)"))
+            }
+
+            let client = try harness.client()
+            try client.send("HEAD /broken HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let head = try client.readResponse(toHEAD: true)
+            let next = try client.exchange(harness.get("/next"))
+
+            #expect(head.status == 502)
+            #expect(head.value(of: "connection") == nil)
+            #expect(next.status == 200)
+            #expect(next.bodyText == "target=/next")
+        }
+
         @Test("an upstream response with Connection: close is not pooled; the next request opens a new connection")
         func upstreamCloseIsNotPooled() async throws {
             var options = ProxyHarness.Options()
