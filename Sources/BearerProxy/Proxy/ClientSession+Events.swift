@@ -90,6 +90,14 @@ extension ClientSession {
             case .waitingForRequest where !headStarted:
                 close(graceful: true)  // idle keep-alive connection
             default:
+                // The client stalled in its body after the response had started (an upstream that
+                // answers before reading the whole request): a 408 now would land inside that response's
+                // body, so cut the connection instead, as for any failure once a response has started.
+                if let exchange, exchange.responseHeadSent {
+                    logAccess(exchange, status: exchange.response?.status ?? 0)
+                    close(graceful: false)
+                    return
+                }
                 client.write(ErrorResponse.json(status: 408, reason: "Request Timeout", error: "request_timeout",
                                                 detail: "the request was not received in time", close: true,
                                                 toHEAD: exchange?.head.isHEAD ?? false))

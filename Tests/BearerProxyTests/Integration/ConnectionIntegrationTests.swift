@@ -167,5 +167,26 @@ extension Integration {
             #expect(client.waitForClose())
             #expect(harness.upstream.requests.map(\.requestLine) == [])
         }
+
+        // Once a response has started, an error can only be told by cutting the connection: a 408
+        // written then would be read as part of that response's body.
+        @Test("a client stalling its body after the upstream's answer has started is cut off, not sent a 408 inside that answer")
+        func slowBodyAfterResponseStarted() async throws {
+            var options = ProxyHarness.Options()
+            options.extraYAML = "timeouts:\n  body_read: 300ms\n"
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.answerAtHead()
+            harness.upstream.respond { _ in .raw(Array("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n".utf8)) }
+
+            let client = try harness.client()
+            try client.send("POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc")
+
+            // The upstream never sends the 50 body bytes, so the response must not look complete.
+            #expect(throws: RawClientError.self) { try client.readResponse() }
+            #expect(client.peerClosed)
+            #expect(harness.upstream.requests.map(\.requestLine) == ["POST /upload HTTP/1.1"])
+        }
     }
 }

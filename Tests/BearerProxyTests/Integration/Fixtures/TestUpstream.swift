@@ -29,6 +29,7 @@ final class TestUpstream: Sendable {
         let received = Locked<[LocalRequest]>([])
         let responder: Locked<Responder>
         let delayMilliseconds = Atomic<Int>(0)
+        let answersAtHead = Atomic<Bool>(false)
         init(responder: @escaping Responder) { self.responder = Locked(responder) }
     }
 
@@ -53,7 +54,8 @@ final class TestUpstream: Sendable {
                     Socket.close(fd)
                     return
                 }
-                TestUpstreamSession(connection: connection, peer: peer.ip) { request in
+                TestUpstreamSession(connection: connection, peer: peer.ip,
+                                    answersAtHead: { state.answersAtHead.load(ordering: .relaxed) }) { request in
                     state.received.withLock { $0.append(request) }
                     let pause = state.delayMilliseconds.load(ordering: .relaxed)
                     if pause > 0 { usleep(UInt32(pause) * 1000) }
@@ -74,6 +76,12 @@ final class TestUpstream: Sendable {
         state.delayMilliseconds.store(milliseconds, ordering: .relaxed)
     }
 
+    /// Makes the upstream answer as soon as a request head arrives, before (and without) its body,
+    /// as a server does that refuses an upload or starts streaming early. The body is read and dropped.
+    func answerAtHead() {
+        state.answersAtHead.store(true, ordering: .relaxed)
+    }
+
     func close() {
         listener.close()
     }
@@ -90,14 +98,18 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
     private let connection: Connection
     private let peer: String
     private let answer: @Sendable (LocalRequest) -> TestUpstream.Answer
+    private let answersAtHead: @Sendable () -> Bool
+    private var answeredAtHead = false
     private var input: [UInt8] = []
     private var head: RequestHead?
     private var decoder: BodyDecoder?
     private var body: [UInt8] = []
 
-    init(connection: Connection, peer: String, answer: @escaping @Sendable (LocalRequest) -> TestUpstream.Answer) {
+    init(connection: Connection, peer: String, answersAtHead: @escaping @Sendable () -> Bool,
+         answer: @escaping @Sendable (LocalRequest) -> TestUpstream.Answer) {
         self.connection = connection
         self.peer = peer
+        self.answersAtHead = answersAtHead
         self.answer = answer
     }
 
@@ -108,6 +120,7 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
     }
 
     func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        if answeredAtHead { return }
         input.append(contentsOf: bytes)
         process()
     }
@@ -124,6 +137,11 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
                     head = parsed.head
                     decoder = BodyDecoder(framing: try parsed.head.bodyFraming(), limits: .upstreamDefault)
                     body = []
+                    if answersAtHead() {
+                        answeredAtHead = true
+                        send(answer(LocalRequest(head: parsed.head, body: [], peer: peer)), close: false)
+                        return
+                    }
                 } catch {
                     send(.response(.text(400, "upstream fixture: \(error.detail)")), close: true)
                     return
