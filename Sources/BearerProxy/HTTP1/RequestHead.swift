@@ -12,6 +12,7 @@ struct RequestHead: HTTPHead, Equatable {
     /// RFC 9110 §9.1: the method token is case-sensitive, so these compare exact bytes.
     var isHEAD: Bool { methodIs("HEAD") }
     var isCONNECT: Bool { methodIs("CONNECT") }
+    var isTRACE: Bool { methodIs("TRACE") }
 
     func methodIs(_ exact: StaticString) -> Bool {
         guard method.count == exact.utf8CodeUnitCount else { return false }

@@ -179,6 +179,13 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             fail(.methodNotAllowed("CONNECT"))
             return
         }
+        // RFC 9110 §9.3.8: a TRACE response echoes the request as the server received it, so
+        // forwarding one would hand the bearer token to the local client, and a client MUST NOT
+        // put stored credentials in a TRACE request.
+        if head.isTRACE {
+            fail(.methodNotAllowed("TRACE"), answering: head)
+            return
+        }
         // RFC 9110 §7.8: a server may ignore Upgrade. h2c is dropped silently (the request goes on
         // as HTTP/1.1); any other protocol switch (WebSocket) would need a tunnel we do not offer.
         if head.count(named: "upgrade") > 0, !Self.onlyH2CUpgrade(head) {

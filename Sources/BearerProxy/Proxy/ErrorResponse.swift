@@ -25,7 +25,7 @@ enum ErrorResponse {
     static func bytes(for error: ProxyError, close: Bool, toHEAD: Bool = false) -> [UInt8] {
         let (code, reason, name) = status(for: error)
         var extra: [(String, String)] = []
-        if code == 405 { extra.append(("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE")) }
+        if code == 405 { extra.append(("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")) }
         if case .tokenUnavailable(let tokenError) = error {
             extra.append(("Retry-After", String(tokenError.retryAfterSeconds)))
         }

@@ -155,6 +155,23 @@ extension Integration {
             #expect(harness.upstream.requests.map(\.requestLine) == [])
         }
 
+        // The upstream would echo the request, bearer token included, back to the local program.
+        @Test("TRACE is answered 405 without TRACE in Allow, and nothing reaches the upstream")
+        func traceIsRejected() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let client = try harness.client()
+            let response = try client.exchange("TRACE /echo HTTP/1.1\r\nHost: localhost\r\n\r\n")
+
+            #expect(response.status == 405)
+            #expect(response.jsonString("error") == "method_not_allowed")
+            let allow = try #require(response.value(of: "allow"))
+            #expect(!allow.contains("TRACE"))
+            #expect(harness.upstream.requests.map(\.requestLine) == [])
+        }
+
         // proxy.conf.example: `allowed_hosts` lists the Host values "accepted besides localhost,
         // 127.0.0.1 and [::1]". Without the check, a web page can use DNS rebinding to make a
         // browser send requests that the proxy signs with this client's token.
