@@ -2,7 +2,7 @@
 /// to statuses in one place. Every case means "the framing cannot be trusted"; never reuse the connection.
 enum HTTP1Error: Error, Equatable, Sendable {
     case headTooLarge, requestLineTooLong, tooManyFields
-    case invalidRequestLine, invalidStatusLine, invalidTarget, unsupportedVersion
+    case invalidRequestLine, invalidStatusLine, invalidTarget, dotSegmentInPath, unsupportedVersion
     case invalidFieldName, invalidFieldValue, whitespaceBeforeColon, obsoleteLineFolding, bareLineFeed
     case bareCarriageReturn
     case invalidHost
@@ -22,6 +22,7 @@ enum HTTP1Error: Error, Equatable, Sendable {
         case .invalidRequestLine: "malformed request line"
         case .invalidStatusLine: "malformed status line"
         case .invalidTarget: "invalid request target"
+        case .dotSegmentInPath: "\".\" or \"..\" segment in the request path"
         case .unsupportedVersion: "unsupported HTTP version"
         case .invalidFieldName: "invalid header field name"
         case .invalidFieldValue: "invalid byte in header field value"

@@ -201,6 +201,10 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             fail(.badRequest(.invalidTarget), answering: head)
             return
         }
+        if ForwardingRules.hasDotSegment(head, form: form) {
+            fail(.badRequest(.dotSegmentInPath), answering: head)
+            return
+        }
         let framing: BodyFraming
         do {
             framing = try head.bodyFraming()

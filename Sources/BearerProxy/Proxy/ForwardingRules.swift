@@ -48,6 +48,43 @@ struct ForwardingRules: Sendable {
         return nil
     }
 
+    /// True when the target's path has a `.` or `..` segment, also percent-encoded (`%2e%2E`), which
+    /// RFC 3986 §6.2.2 makes the same thing. Servers disagree on whether to resolve them, and once
+    /// resolved, `/../admin` under the base path `/v2` names `/admin`: such a target is refused
+    /// rather than guessed at. Clients remove dot-segments before sending (RFC 3986 §5.2.4).
+    static func hasDotSegment(_ head: RequestHead, form: TargetForm) -> Bool {
+        let target = head.raw[head.target]
+        var start = target.startIndex
+        if form == .absolute {
+            let afterScheme = target.firstRange(of: Array("://".utf8)).map { $0.upperBound } ?? target.startIndex
+            guard let pathStart = target[afterScheme...].firstIndex(of: UInt8(ascii: "/")) else { return false }
+            start = pathStart
+        }
+        let end = target[start...].firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
+        var dots = 0          // dots in the current segment, "." or "%2e"
+        var other = false     // anything else in it
+        var i = start
+        while i < end {
+            let b = target[i]
+            if b == UInt8(ascii: "/") {
+                if !other && (dots == 1 || dots == 2) { return true }
+                dots = 0
+                other = false
+                i += 1
+            } else if b == UInt8(ascii: ".") {
+                dots += 1
+                i += 1
+            } else if b == UInt8(ascii: "%"), i + 2 < end, target[i + 1] == UInt8(ascii: "2"), target[i + 2] | 0x20 == UInt8(ascii: "e") {
+                dots += 1
+                i += 3
+            } else {
+                other = true
+                i += 1
+            }
+        }
+        return !other && (dots == 1 || dots == 2) && start < end
+    }
+
     /// Appends the target as the upstream must see it: always origin-form under the base path.
     /// An absolute-form target keeps only its path and query; the host it names is ignored,
     /// so the request goes to the configured upstream and nowhere else.

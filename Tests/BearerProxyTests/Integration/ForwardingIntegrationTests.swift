@@ -141,6 +141,40 @@ extension Integration {
             #expect(received.fieldLines(named: "x-forwarded-host") == ["X-Forwarded-Host: 127.0.0.1:\(harness.proxyPort)"])
         }
 
+        // Resolved by the upstream, `/../admin` under the base path `/v2` would name `/admin`.
+        @Test("a path with a dot-segment is answered 400 and nothing reaches the upstream", arguments: [
+            "/../admin", "/a/./b", "/a/..", "/%2e%2E/admin", "/.%2e/x?y", "http://evil.example/a/../../admin",
+        ])
+        func dotSegmentIsRejected(target: String) async throws {
+            var options = ProxyHarness.Options()
+            options.upstreamBasePath = "/v2"
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let response = try harness.client().exchange(harness.get(target))
+
+            #expect(response.status == 400)
+            #expect(response.jsonString("detail")?.contains("segment") == true)
+            #expect(harness.upstream.requests.map(\.requestLine) == [])
+        }
+
+        @Test("dots inside a path segment or in the query are forwarded as they are", arguments: [
+            "/a/.well-known/b", "/a/.../b", "/a/..b", "/files/x..y", "/q?path=../../etc", "/%2e%2e%2e",
+        ])
+        func dotsThatAreNotSegmentsPass(target: String) async throws {
+            var options = ProxyHarness.Options()
+            options.upstreamBasePath = "/v2"
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let response = try harness.client().exchange(harness.get(target))
+
+            #expect(response.status == 200)
+            #expect(harness.upstream.requests.first?.target == "/v2" + target)
+        }
+
         @Test("CONNECT is answered 405 and nothing reaches the upstream")
         func connectIsRejected() async throws {
             let harness = try ProxyHarness()
