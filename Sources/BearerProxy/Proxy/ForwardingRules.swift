@@ -52,6 +52,8 @@ struct ForwardingRules: Sendable {
     /// RFC 3986 §6.2.2 makes the same thing. Servers disagree on whether to resolve them, and once
     /// resolved, `/../admin` under the base path `/v2` names `/admin`: such a target is refused
     /// rather than guessed at. Clients remove dot-segments before sending (RFC 3986 §5.2.4).
+    /// Segments are split at `/` and also at what some servers decode or read as one before
+    /// resolving (`%2f`, `\`, `%5c`), so `/%2e%2e%2fadmin` is caught too.
     static func hasDotSegment(_ head: RequestHead, form: TargetForm) -> Bool {
         let target = head.raw[head.target]
         var start = target.startIndex
@@ -66,23 +68,33 @@ struct ForwardingRules: Sendable {
         var i = start
         while i < end {
             let b = target[i]
-            if b == UInt8(ascii: "/") {
+            // %2e is a dot; %2f and %5c are separators.
+            let escaped: UInt8? = b == UInt8(ascii: "%") && i + 2 < end
+                ? Self.percentEscape(hi: target[i + 1], lo: target[i + 2] | 0x20) : nil
+            let width = escaped == nil ? 1 : 3
+            switch escaped ?? b {
+            case UInt8(ascii: "/"), UInt8(ascii: "\\"):
                 if !other && (dots == 1 || dots == 2) { return true }
                 dots = 0
                 other = false
-                i += 1
-            } else if b == UInt8(ascii: ".") {
+            case UInt8(ascii: "."):
                 dots += 1
-                i += 1
-            } else if b == UInt8(ascii: "%"), i + 2 < end, target[i + 1] == UInt8(ascii: "2"), target[i + 2] | 0x20 == UInt8(ascii: "e") {
-                dots += 1
-                i += 3
-            } else {
+            default:
                 other = true
-                i += 1
             }
+            i += width
         }
         return !other && (dots == 1 || dots == 2) && start < end
+    }
+
+    /// The three escapes that matter to `hasDotSegment`: `%2e` ".", `%2f` "/", `%5c` "\\" (`lo` lowercased).
+    private static func percentEscape(hi: UInt8, lo: UInt8) -> UInt8? {
+        switch (hi, lo) {
+        case (UInt8(ascii: "2"), UInt8(ascii: "e")): UInt8(ascii: ".")
+        case (UInt8(ascii: "2"), UInt8(ascii: "f")): UInt8(ascii: "/")
+        case (UInt8(ascii: "5"), UInt8(ascii: "c")): UInt8(ascii: "\\")
+        default: nil
+        }
     }
 
     /// Appends the target as the upstream must see it: always origin-form under the base path.
