@@ -218,7 +218,9 @@ final class TokenProvider: Sendable {
         // Lifetimes count from when we asked, not from when the answer arrived: the server's clock
         // started before the network round trip, so this errs on the side of refreshing early.
         let expiresAt = started &+ lifetimeNanos
-        let refreshAt = expiresAt &- min(margin &+ jitter, lifetimeNanos)
+        // A token is used for at least half its lifetime: a margin (with jitter) as long as the
+        // lifetime would make every new token due at once and the timer ask again without pause.
+        let refreshAt = expiresAt &- min(margin &+ jitter, lifetimeNanos / 2)
         let headerValue = Array("Bearer \(grant.accessToken)".utf8)
         return .success(AccessToken(headerValue: headerValue, expiresAt: expiresAt, refreshAt: refreshAt, lifetime: lifetime, scope: grant.scope))
     }

@@ -49,6 +49,25 @@ struct TokenProviderTests {
         #expect(configured.scheduler.delays == [3480_000_000_000])
     }
 
+    @Test("a configured margin as long as the lifetime refreshes at half the lifetime, not in a loop the moment each token arrives")
+    func marginLongerThanLifetime() {
+        let harness = ProviderHarness(policy: .init(refreshMargin: .seconds(60), defaultLifetime: .seconds(300)), random: 1)
+        harness.warm(lifetime: 20)
+        #expect(harness.scheduler.delays == [10_000_000_000])
+        // The timer firing and callers asking right after the answer start no new request.
+        harness.scheduler.fireAll()
+        for _ in 0..<10 { harness.ask() }
+        #expect(harness.fetcher.callCount == 1)
+        #expect(harness.answerTokens == Array(repeating: "tok-1", count: 10))
+        harness.clock.advance(.seconds(10))
+        harness.ask()
+        #expect(harness.fetcher.callCount == 2)
+        // The same with the jitter alone pushing a shorter margin past the lifetime (55 s + 20%, 60 s token).
+        let jittered = ProviderHarness(policy: .init(refreshMargin: .seconds(55), defaultLifetime: .seconds(300)), random: 1)
+        jittered.warm(lifetime: 60)
+        #expect(jittered.scheduler.delays == [30_000_000_000])
+    }
+
     @Test("proactive refresh is moved earlier by up to 20% of the margin at random, so many proxies spread out")
     func refreshJitter() {
         let harness = ProviderHarness(random: 0.5)
