@@ -21,7 +21,7 @@ struct TokenGrant: Sendable {
         }
         // RFC 6749 §7.1 / RFC 6750: we only know how to present bearer tokens.
         if let type = json["token_type"]?.string, type.lowercased() != "bearer" {
-            throw .invalidResponse("token_type is \"\(type.prefix(32))\", not Bearer")
+            throw .invalidResponse("token_type is \"\(printable(type, limit: 32))\", not Bearer")
         }
         guard AccessToken.isValidBearerValue(token) else {
             throw .invalidResponse("access_token contains characters not allowed in a bearer header (RFC 6750 §2.1)")
@@ -46,8 +46,21 @@ struct TokenGrant: Sendable {
         guard let json = (try? JSONValue.parse(body))?.object else {
             return (nil, nil)
         }
-        let error = json["error"]?.string.map { String($0.prefix(100)) }
-        let description = json["error_description"]?.string.map { String($0.prefix(300)) }
+        let error = json["error"]?.string.map { printable($0, limit: 100) }
+        let description = json["error_description"]?.string.map { printable($0, limit: 300) }
         return (error, description)
+    }
+
+    /// The server's text shortened to `limit` characters, for a log line: control characters (a
+    /// CR or LF above all, which would start a forged line in the text log) and line separators
+    /// become "?". RFC 6749 §5.2 allows none of them in `error` or `error_description`.
+    static func printable(_ text: String, limit: Int) -> String {
+        let scalars = String(text.prefix(limit)).unicodeScalars.map { scalar -> Unicode.Scalar in
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator: "?"
+            default: scalar
+            }
+        }
+        return String(String.UnicodeScalarView(scalars))
     }
 }

@@ -92,4 +92,14 @@ struct TokenResponseTests {
             #expect(none.error == nil && none.description == nil, "\(body)")
         }
     }
+
+    @Test("a CR, LF or other control character from the server cannot start a forged log line")
+    func errorFieldsControlCharacters() {
+        let details = TokenGrant.parseError(Array(#"{"error":"invalid_client\r\nx","error_description":"bad\n2026-01-01T00:00:00Z critical forged\u0000\u2028é"}"#.utf8))
+        #expect(details.error == "invalid_client??x")
+        #expect(details.description == "bad?2026-01-01T00:00:00Z critical forged??é")
+        #expect(throws: TokenError.invalidResponse(#"token_type is "mac?x", not Bearer"#)) {
+            try Self.grant(#"{"access_token":"t","token_type":"mac\nx"}"#)
+        }
+    }
 }
