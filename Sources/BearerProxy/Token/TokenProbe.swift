@@ -51,12 +51,15 @@ public enum TokenProbe {
             return Report(lines: lines, succeeded: false)
         case .success(let grant):
             lines.append("scopes granted: \(grant.scope ?? "(not stated; RFC 6749 §5.1: as requested)")")
+            // A token the proxy would refuse (already expired) is not a success: exit 1, as the proxy would 503.
+            var usable = true
             switch TokenLifetime.of(grant, defaultLifetime: config.defaultLifetime, now: TokenClock.system.secondsSince1970()) {
             case .success(let lifetime):
                 let source = grant.expiresIn != nil ? "expires_in" : grant.expiry != nil ? "JWT exp" : "default_lifetime"
                 lines.append("lifetime: \(ConfigDuration.format(lifetime)) (from \(source))")
             case .failure(let error):
                 lines.append("lifetime: unusable (\(error))")
+                usable = false
             }
             if let jwt = JWTInspection(grant.accessToken) {
                 lines.append("JWT header: \(JWTInspection.text(jwt.header))")
@@ -65,7 +68,7 @@ public enum TokenProbe {
                 lines.append("token: opaque (not a JWT), \(grant.accessToken.utf8.count) characters")
             }
             lines.append(showToken ? "access_token: \(grant.accessToken)" : "access_token: <hidden; --show-token prints it>")
-            return Report(lines: lines, succeeded: true)
+            return Report(lines: lines, succeeded: usable)
         }
     }
 }

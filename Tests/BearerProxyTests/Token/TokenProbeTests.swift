@@ -30,6 +30,14 @@ struct TokenProbeTests {
         #expect(shown.lines.last == "access_token: \(Self.jwt)")
     }
 
+    @Test("a token that is already expired is described but is not a success (exit 1), as the proxy would not use it")
+    func expiredTokenFails() {
+        let grant = TokenGrant(accessToken: Self.jwt, expiresIn: nil, scope: nil, expiry: 1_000_000_000, issuedAt: nil)
+        let report = TokenProbe.describe(Self.config, metadata: nil, result: .success(grant), showToken: false)
+        #expect(!report.succeeded)
+        #expect(report.lines.contains("lifetime: unusable (invalid token response: token is already expired)"))
+    }
+
     @Test("a failure names the endpoint's error and says when it is a configuration problem")
     func describesFailure() {
         let report = TokenProbe.describe(Self.config, metadata: nil,
