@@ -22,11 +22,33 @@ public struct TextLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var fields = self.metadata
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        var line = "\(LogTimestamp.now()) \(event.level) \(label): \(event.message)"
+        var line = "\(LogTimestamp.now()) \(event.level) \(label): \(Self.oneLine("\(event.message)"))"
         for key in fields.keys.sorted() {
-            line += " \(key)=\(fields[key]!)"
+            line += " \(key)=\(Self.oneLine("\(fields[key]!)"))"
         }
         line += "\n"
         writer.write(line)
+    }
+
+    /// Text from peers (a token endpoint's error_description, an upstream's TLS alert) ends up in
+    /// messages and values. A CR or LF in it would start a line that looks like the proxy's own,
+    /// so control characters and Unicode line separators are written as escapes (`\n`, `\u{7}`).
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where needsEscape(scalar): out += "\\u{\(String(scalar.value, radix: 16))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029
     }
 }
