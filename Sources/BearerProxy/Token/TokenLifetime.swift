@@ -14,8 +14,16 @@ enum TokenLifetime {
         guard lifetime > .zero else {
             return .failure(.invalidResponse("token is already expired"))
         }
+        guard lifetime >= minimum else {
+            return .failure(.invalidResponse("token lifetime of \(lifetime.components.attoseconds / 1_000_000_000_000_000) ms is too short to use (at least 1 s)"))
+        }
         return .success(min(lifetime, maximum))
     }
+
+    /// Shortest lifetime we take a server at. A token of a few milliseconds would be due again at
+    /// once and the refresh timer would ask the token endpoint hundreds of times a second; refused,
+    /// it goes through the failure backoff instead.
+    static let minimum: Duration = .seconds(1)
 
     /// Longest lifetime we take a server at: a token is fetched again at least this often.
     /// It also keeps absurd values (`1e300`, a JWT `exp` in the year 10^20) inside `Duration`.

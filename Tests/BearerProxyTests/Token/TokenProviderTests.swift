@@ -261,6 +261,22 @@ struct TokenProviderTests {
         #expect(harness.fetcher.callCount == 2)
     }
 
+    // A server answering expires_in 0.002 made the refresh timer ask again at once, hundreds of times a second.
+    @Test("a lifetime under 1 s is refused as too short; 1 s is taken")
+    func lifetimeTooShort() throws {
+        let now = 1_700_000_000.0
+        for seconds in [0.002, 0.5, 0.999] {
+            let grant = TokenGrant(accessToken: "x", expiresIn: TokenLifetime.duration(seconds: seconds), scope: nil)
+            let result = TokenLifetime.of(grant, defaultLifetime: .seconds(60), now: now)
+            #expect(throws: TokenError.self) { try result.get() }
+            #expect("\(result)".contains("too short"))
+        }
+        let second = TokenGrant(accessToken: "x", expiresIn: .seconds(1), scope: nil)
+        #expect(try TokenLifetime.of(second, defaultLifetime: .seconds(60), now: now).get() == .seconds(1))
+        let jwtShort = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil, expiry: now + 0.2, issuedAt: now)
+        #expect(throws: TokenError.self) { try TokenLifetime.of(jwtShort, defaultLifetime: .seconds(60), now: now).get() }
+    }
+
     @Test("without expires_in the JWT's exp is used, counted from its iat so a skewed server clock does not matter")
     func jwtLifetime() throws {
         func jwt(_ claims: String) -> String {
