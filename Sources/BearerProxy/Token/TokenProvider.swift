@@ -249,6 +249,9 @@ final class TokenProvider: Sendable {
     private func finishFetch(_ result: Result<AccessToken, TokenError>) {
         let now = clock.uptimeNanoseconds()
         var nextCheck: UInt64?
+        // What waiting callers get: on failure, the backoff as it will be told to later callers, so
+        // their Retry-After is the real wait (a server's Retry-After: 120 included), not 1 s.
+        var delivered = result
         let waiters: [(loop: EventLoop, completion: Completion)] = state.withLock { state in
             state.fetching = false
             switch result {
@@ -269,6 +272,8 @@ final class TokenProvider: Sendable {
                 }
                 let backoff = Self.backoff(after: error, failures: state.consecutiveFailures, policy: policy, random: random())
                 state.retryNotBefore = now &+ Self.nanoseconds(backoff)
+                let seconds = Int((Self.nanoseconds(backoff) + 999_999_999) / 1_000_000_000)
+                delivered = .failure(.backingOff(lastFailure: error.description, retryAfterSeconds: seconds))
                 // Keep trying in the background: before a still-valid token runs out, or so that an
                 // idle proxy becomes ready once the endpoint is back.
                 nextCheck = state.retryNotBefore
@@ -291,8 +296,9 @@ final class TokenProvider: Sendable {
                 "waiting_requests": "\(waiters.count)",
             ])
         }
+        let answer = delivered
         for waiter in waiters {
-            waiter.loop.execute { waiter.completion(result) }
+            waiter.loop.execute { waiter.completion(answer) }
         }
         if let nextCheck { scheduleCheck(at: nextCheck, now: now) }
     }

@@ -164,6 +164,9 @@ struct TokenProviderTests {
         harness.ask()
         harness.fetcher.answer(.failure(.rejected(status: 429, error: nil, errorDescription: nil, retryAfterSeconds: 120)))
         #expect(harness.scheduler.delays == [120_000_000_000])
+        // The caller that waited for this fetch is told the same wait as everyone after it.
+        guard case .failure(let waiterError) = harness.answers.first else { Issue.record("no answer for the waiter"); return }
+        #expect(waiterError.retryAfterSeconds == 120)
         harness.clearAnswers()
         harness.ask()
         guard case .failure(let error) = harness.answers.first else { Issue.record("no failure"); return }
