@@ -59,5 +59,31 @@ extension Integration {
             #expect(statistics.map(\.created) == [2])
             #expect(statistics.map(\.reused) == [0])
         }
+
+        // RFC 9110 §9.2.2: a proxy must not retry on its own a request the server may be acting on.
+        @Test("a response timeout on a reused upstream connection is a 504 within the timeout, without a replay")
+        func timeoutOnReusedConnectionIsNotReplayed() async throws {
+            var options = ProxyHarness.Options()
+            options.workers = 1
+            options.upstreamResponseTimeout = "500ms"
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let client = try harness.client()
+            #expect(try client.exchange(harness.get("/warm")).status == 200)
+            harness.upstream.delayAnswers(milliseconds: 1500)
+
+            let started = ContinuousClock.now
+            let response = try client.exchange("DELETE /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let elapsed = ContinuousClock.now - started
+            // A replay would reach the upstream once its loop wakes (after 1.5 s).
+            try await Task.sleep(for: .milliseconds(2500))
+
+            #expect(response.status == 504)
+            #expect(response.jsonString("error") == "upstream_timeout")
+            #expect(elapsed < .milliseconds(1000), "elapsed: \(elapsed)")
+            #expect(harness.upstream.requests.map(\.requestLine) == ["GET /warm HTTP/1.1", "DELETE /slow HTTP/1.1"])
+        }
     }
 }
