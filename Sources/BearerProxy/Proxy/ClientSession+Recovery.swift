@@ -98,8 +98,10 @@ extension ClientSession {
     func upstreamFailed(_ error: ProxyError) {
         guard let exchange else { return }
         // A pooled connection the server had already closed: replay a body-less request once.
+        // Not after a response timeout: the server has had the request all along and may be acting
+        // on it, and a replay would double the wait that `upstream.response_timeout` promises.
         if exchange.upstreamReused, !exchange.retriedOnFreshConnection, !exchange.upstreamHead.isEmpty,
-           exchange.response == nil, exchange.responseInput.isEmpty {
+           exchange.response == nil, exchange.responseInput.isEmpty, !error.isTimeout {
             exchange.upstream?.close()
             exchange.upstream = nil
             exchange.retriedOnFreshConnection = true

@@ -78,8 +78,9 @@ extension ClientSession {
         guard let exchange, var decoder = exchange.responseBody else { return }
         let chunked = exchange.clientFraming == .chunked
         var sent = 0
+        let used: Int
         do {
-            _ = try decoder.decode(bytes) { payload in
+            used = try decoder.decode(bytes) { payload in
                 sent += payload.count
                 if chunked { client.writeChunk(payload) } else { client.write(payload) }
             }
@@ -89,6 +90,15 @@ extension ClientSession {
         }
         exchange.responseBody = decoder
         exchange.responseBytesSent += sent
+        if used < bytes.count {
+            // RFC 9112 §6.3: bytes after the end of the response (a body longer than its
+            // Content-Length, a body on a 204, 304 or HEAD answer) are dropped, never taken as
+            // the next response; the server's framing disagrees with ours, so that connection
+            // must not carry another request either.
+            exchange.upstreamOverran = true
+            context.logger.warning("upstream sent bytes after the end of its response; connection not reused",
+                                   metadata: ["extra_bytes": "\(bytes.count - used)"])
+        }
         finishIfResponseComplete()
     }
 
@@ -97,7 +107,7 @@ extension ClientSession {
         if decoder.isComplete {
             if exchange.clientFraming == .chunked { client.writeLastChunk() }
             client.flush()
-            completeExchange(upstreamReusable: exchange.requestComplete)
+            completeExchange(upstreamReusable: exchange.requestComplete && !exchange.upstreamOverran)
         } else {
             client.flush()
             updateReading()

@@ -46,6 +46,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         var responseBody: BodyDecoder?
         var clientFraming: ForwardingRules.ClientFraming = .none
         var responseBytesSent = 0
+        /// The upstream sent bytes past the end of its response: that connection is not reused.
+        var upstreamOverran = false
         /// The token this attempt carries, to drop it if the upstream rejects it.
         var token: AccessToken?
         var retriedAfterUnauthorized = false

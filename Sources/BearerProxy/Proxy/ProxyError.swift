@@ -25,6 +25,11 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
 
     enum Side: String, Sendable { case downstream, upstream, token }
 
+    var isTimeout: Bool {
+        if case .upstreamTimedOut = self { return true }
+        return false
+    }
+
     var description: String {
         switch self {
         case .badRequest(let error): return "bad request: \(error.detail)"
