@@ -13,6 +13,10 @@ struct RequestHead: HTTPHead, Equatable {
     var isHEAD: Bool { methodIs("HEAD") }
     var isCONNECT: Bool { methodIs("CONNECT") }
     var isTRACE: Bool { methodIs("TRACE") }
+    /// RFC 9110 §9.2.2: the methods whose repetition has the effect of one request.
+    var isIdempotent: Bool {
+        methodIs("GET") || methodIs("HEAD") || methodIs("OPTIONS") || methodIs("PUT") || methodIs("DELETE") || methodIs("TRACE")
+    }
 
     func methodIs(_ exact: StaticString) -> Bool {
         guard method.count == exact.utf8CodeUnitCount else { return false }

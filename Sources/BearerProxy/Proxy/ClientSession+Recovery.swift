@@ -97,11 +97,13 @@ extension ClientSession {
 
     func upstreamFailed(_ error: ProxyError) {
         guard let exchange else { return }
-        // A pooled connection the server had already closed: replay a body-less request once.
+        // A pooled connection the server had already closed: replay a body-less idempotent request
+        // once (RFC 9112 §9.3.1: a proxy MUST NOT retry a non-idempotent one on its own; a POST the
+        // server may have acted on before closing is answered 502 instead).
         // Not after a response timeout: the server has had the request all along and may be acting
         // on it, and a replay would double the wait that `upstream.response_timeout` promises.
         if exchange.upstreamReused, !exchange.retriedOnFreshConnection, !exchange.upstreamHead.isEmpty,
-           exchange.response == nil, exchange.responseInput.isEmpty, !error.isTimeout {
+           exchange.head.isIdempotent, exchange.response == nil, exchange.responseInput.isEmpty, !error.isTimeout {
             exchange.upstream?.close()
             exchange.upstream = nil
             exchange.retriedOnFreshConnection = true

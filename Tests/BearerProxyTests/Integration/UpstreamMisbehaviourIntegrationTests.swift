@@ -60,6 +60,46 @@ extension Integration {
             #expect(statistics.map(\.reused) == [0])
         }
 
+        // RFC 9112 §9.3.1: a proxy MUST NOT retry a non-idempotent request on its own. The server
+        // may have acted on the POST before it closed the connection.
+        @Test("a body-less POST on a pooled connection the server closes without answering is a 502, sent once")
+        func postIsNotReplayed() async throws {
+            var options = ProxyHarness.Options()
+            options.workers = 1
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { request in
+                request.method == "GET" ? .response(.text(200, "target=\(request.target)")) : .rawThenClose([])
+            }
+
+            let client = try harness.client()
+            #expect(try client.exchange(harness.get("/warm")).status == 200)
+            let response = try client.exchange("POST /create HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+
+            #expect(response.status == 502)
+            #expect(harness.upstream.requests.map(\.requestLine) == ["GET /warm HTTP/1.1", "POST /create HTTP/1.1"])
+        }
+
+        @Test("a body-less DELETE on a pooled connection the server closes without answering is replayed once")
+        func deleteIsReplayedOnce() async throws {
+            var options = ProxyHarness.Options()
+            options.workers = 1
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { request in
+                request.method == "GET" ? .response(.text(200, "target=\(request.target)")) : .rawThenClose([])
+            }
+
+            let client = try harness.client()
+            #expect(try client.exchange(harness.get("/warm")).status == 200)
+            let response = try client.exchange("DELETE /item HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+
+            #expect(response.status == 502)
+            #expect(harness.upstream.requests.map(\.requestLine) == ["GET /warm HTTP/1.1", "DELETE /item HTTP/1.1", "DELETE /item HTTP/1.1"])
+        }
+
         // RFC 9110 §9.2.2: a proxy must not retry on its own a request the server may be acting on.
         @Test("a response timeout on a reused upstream connection is a 504 within the timeout, without a replay")
         func timeoutOnReusedConnectionIsNotReplayed() async throws {
