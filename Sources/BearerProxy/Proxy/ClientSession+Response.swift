@@ -9,15 +9,20 @@ extension ClientSession {
 
     func upstreamDidRead(_ bytes: UnsafeRawBufferPointer) {
         guard let exchange, let upstream = exchange.upstream else { return }
-        upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
         exchange.upstreamHead = []  // the server has answered: never replay this request
         if exchange.responseBody == nil {
+            // `upstream.response_timeout` runs from the request to the final head: neither a head
+            // trickling in nor a stream of 1xx answers extends it.
             exchange.responseInput.append(contentsOf: bytes)
             parseResponseHead()
             return
         }
+        upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
         relayResponseBody(bytes)
     }
+
+    /// 100 and 103 are informational; a server sending dozens before its answer is broken.
+    static let maxInterimResponses = 32
 
     func parseResponseHead() {
         guard let exchange else { return }
@@ -42,6 +47,11 @@ extension ClientSession {
                     upstreamFailed(.upstreamInvalidResponse("101 Switching Protocols without an Upgrade request"))
                     return
                 }
+                exchange.interimResponses += 1
+                if exchange.interimResponses > Self.maxInterimResponses {
+                    upstreamFailed(.upstreamInvalidResponse("more than \(Self.maxInterimResponses) interim (1xx) responses"))
+                    return
+                }
                 if exchange.head.version == .http1_1 {
                     client.write(context.rules.clientInterimHead(for: head))
                     client.flush()
@@ -61,6 +71,7 @@ extension ClientSession {
                 exchange.clientKeepAlive = false
             }
             exchange.response = head
+            exchange.upstream?.deadline = EventLoop.deadline(after: context.settings.responseTimeout)  // now: silence within the body
             exchange.responseBody = BodyDecoder(framing: framing, limits: context.settings.upstreamHTTPLimits)
             client.write(context.rules.clientHead(for: head, framing: exchange.clientFraming, close: !exchange.clientKeepAlive))
             exchange.responseHeadSent = true

@@ -48,6 +48,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         var responseBytesSent = 0
         /// The upstream sent bytes past the end of its response: that connection is not reused.
         var upstreamOverran = false
+        /// 1xx answers relayed so far (at most `maxInterimResponses`).
+        var interimResponses = 0
         /// The token this attempt carries, to drop it if the upstream rejects it.
         var token: AccessToken?
         var retriedAfterUnauthorized = false

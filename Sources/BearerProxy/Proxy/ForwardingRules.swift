@@ -201,9 +201,10 @@ struct ForwardingRules: Sendable {
         let nominated = Self.connectionOptions(of: head)
         for field in head.fields {
             if Self.isDropped(field, in: head, lists: [Self.hopByHop, Self.responseDropped], nominated: nominated) { continue }
-            if framing != .contentLength, head.fieldNameIs(field, "content-length"), head.status >= 200,
-               head.status != 304, framing != .none {
-                continue  // a re-framed body must not carry the upstream's length
+            if head.fieldNameIs(field, "content-length") {
+                // RFC 9110 §8.6: never on a 1xx. A re-framed body must not carry the upstream's length.
+                if head.status < 200 { continue }
+                if framing != .contentLength, head.status != 304, framing != .none { continue }
             }
             Self.appendField(field, of: head, to: &out)
         }

@@ -60,6 +60,31 @@ extension Integration {
             #expect(statistics.map(\.reused) == [0])
         }
 
+        // RFC 9110 §8.6: a Content-Length on a 1xx is the server's mistake and must not reach the client.
+        @Test("interim responses reach the client without a Content-Length; more than 32 of them end in a 502")
+        func interimResponses() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            let hint = "HTTP/1.1 103 Early Hints\r\nContent-Length: 5\r\nLink: </style.css>; rel=preload\r\n\r\n"
+            harness.upstream.respond { request in
+                let count = request.target == "/many" ? 33 : 2
+                return .raw(Array((String(repeating: hint, count: count) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").utf8))
+            }
+
+            let client = try harness.client()
+            let few = try client.exchange(harness.get("/few"))
+            #expect(few.status == 200)
+            #expect(few.bodyText == "ok")
+            #expect(few.interimHeads.count == 2)
+            #expect(few.interimHeads.allSatisfy { $0.contains("Link: </style.css>; rel=preload") })
+            #expect(!few.interimHeads.contains { $0.lowercased().contains("content-length") })
+
+            let many = try harness.client().exchange(harness.get("/many"))
+            #expect(many.status == 502)
+            #expect(many.interimHeads.count == 32)
+        }
+
         // RFC 9112 §9.3.1: a proxy MUST NOT retry a non-idempotent request on its own. The server
         // may have acted on the POST before it closed the connection.
         @Test("a body-less POST on a pooled connection the server closes without answering is a 502, sent once")

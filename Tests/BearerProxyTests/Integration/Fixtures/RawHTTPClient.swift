@@ -9,6 +9,8 @@ struct RawResponse {
     var headerFields: [(name: String, value: String)]
     var body: [UInt8]
     var rawHead: String
+    /// The heads of the 1xx responses that came before this one, as received.
+    var interimHeads: [String] = []
 
     var bodyText: String { String(decoding: body, as: UTF8.self) }
 
@@ -90,6 +92,7 @@ final class RawHTTPClient {
 
     /// Reads one complete response (Content-Length, chunked, or until close). 1xx heads are skipped.
     func readResponse(toHEAD: Bool = false) throws -> RawResponse {
+        var interimHeads: [String] = []
         while true {
             let separator: [UInt8] = Array("\r\n\r\n".utf8)
             var headEnd: Int?
@@ -110,8 +113,11 @@ final class RawHTTPClient {
                 let colon = line.firstIndex(of: ":") ?? line.endIndex
                 return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
             }
-            var response = RawResponse(status: status, headerFields: fields, body: [], rawHead: rawHead)
-            if status < 200 { continue }
+            var response = RawResponse(status: status, headerFields: fields, body: [], rawHead: rawHead, interimHeads: interimHeads)
+            if status < 200 {
+                interimHeads.append(rawHead)
+                continue
+            }
             if toHEAD || status == 204 || status == 304 { return response }
             if let te = response.value(of: "transfer-encoding"), te.lowercased().contains("chunked") {
                 response.body = try readChunkedBody()
