@@ -55,6 +55,28 @@ extension Integration {
             #expect(received.fieldLines(named: "content-length") == ["Content-Length: 1000"])
         }
 
+        // upstream.response_timeout is about an upstream that does not answer, not about a client
+        // that takes longer to upload than the timeout while still sending.
+        @Test("an upload that takes longer than upstream.response_timeout, while still sending, completes")
+        func slowUploadOutlastsResponseTimeout() async throws {
+            var options = ProxyHarness.Options()
+            options.upstreamResponseTimeout = "400ms"
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let client = try harness.client()
+            try client.send("PUT /slow-upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n")
+            for part in ["ab", "cd", "ef", "gh"] {
+                try await Task.sleep(for: .milliseconds(250))  // 1 s in all, each gap under the timeout
+                try client.send(part)
+            }
+            let response = try client.readResponse()
+
+            #expect(response.status == 200)
+            #expect(harness.upstream.requests.first?.body == Array("abcdefgh".utf8))
+        }
+
         @Test("a 3 MiB upload streams through to the upstream intact")
         func largeUpload() async throws {
             let harness = try ProxyHarness()
