@@ -29,6 +29,23 @@ extension ClientSession {
         if let upstream = exchange?.upstream {
             if client.pendingOutputBytes < Self.highWaterMark { upstream.resumeReading() } else { upstream.pauseReading() }
         }
+        if state == .exchanging { armUploadDeadlines(readingClient: wantClient) }
+    }
+
+    /// While a request body is still coming and no response has started, one side's deadline runs,
+    /// the side being waited for: the client's `body_read` while its bytes are read, the upstream's
+    /// `response_timeout` while the client is paused because the upstream is not taking the body.
+    /// So a long upload that keeps moving never times out, and a timeout blames the right side.
+    /// Once the body is complete, `response_timeout` runs from its last byte (forwardRequestBody).
+    func armUploadDeadlines(readingClient: Bool) {
+        guard let exchange, let upstream = exchange.upstream, !exchange.requestComplete, exchange.response == nil else { return }
+        if readingClient {
+            upstream.deadline = 0
+            if client.deadline == 0 { client.deadline = EventLoop.deadline(after: context.settings.bodyTimeout) }
+        } else {
+            client.deadline = 0
+            if upstream.deadline == 0 { upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout) }
+        }
     }
 
     // MARK: ConnectionDelegate

@@ -304,15 +304,11 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             fail(.bodyTooLarge(limit))  // a chunked body grew past the cap: the upstream gets a cut-off request and is closed
             return bytes.count
         }
-        // upstream.response_timeout counts from the last request byte handed on: an upload that
-        // outlasts it while still moving is not an upstream that does not answer. (An upstream that
-        // stops reading stops the client's reads too, and then its deadline runs out.)
-        if forwarded > 0 || exchange.requestComplete {
-            upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
-        }
         if exchange.requestComplete {
             if chunked { upstream.writeLastChunk() }
             client.deadline = 0
+            // upstream.response_timeout runs from the last request byte (see armUploadDeadlines).
+            if exchange.response == nil { upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout) }
         } else {
             client.deadline = EventLoop.deadline(after: context.settings.bodyTimeout)
         }

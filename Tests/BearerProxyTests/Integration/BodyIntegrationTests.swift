@@ -60,21 +60,40 @@ extension Integration {
         @Test("an upload that takes longer than upstream.response_timeout, while still sending, completes")
         func slowUploadOutlastsResponseTimeout() async throws {
             var options = ProxyHarness.Options()
-            options.upstreamResponseTimeout = "400ms"
+            options.upstreamResponseTimeout = "1s"
             let harness = try ProxyHarness(options)
             defer { harness.stop() }
             try await harness.waitForToken()
 
             let client = try harness.client()
-            try client.send("PUT /slow-upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\n")
-            for part in ["ab", "cd", "ef", "gh"] {
-                try await Task.sleep(for: .milliseconds(250))  // 1 s in all, each gap under the timeout
+            try client.send("PUT /slow-upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n")
+            for part in ["ab", "cd", "ef", "gh", "ij"] {
+                try await Task.sleep(for: .milliseconds(300))  // 1.5 s in all
                 try client.send(part)
             }
             let response = try client.readResponse()
 
             #expect(response.status == 200)
-            #expect(harness.upstream.requests.first?.body == Array("abcdefgh".utf8))
+            #expect(harness.upstream.requests.first?.body == Array("abcdefghij".utf8))
+        }
+
+        // While the client is the one being waited for, its body_read governs, not the upstream's timeout.
+        @Test("a client pausing mid-body longer than upstream.response_timeout but within body_read gets its answer")
+        func clientPauseWithinBodyRead() async throws {
+            var options = ProxyHarness.Options()
+            options.upstreamResponseTimeout = "300ms"
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let client = try harness.client()
+            try client.send("POST /paused HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\n\r\nab")
+            try await Task.sleep(for: .milliseconds(1200))
+            try client.send("cd")
+            let response = try client.readResponse()
+
+            #expect(response.status == 200)
+            #expect(harness.upstream.requests.first?.body == Array("abcd".utf8))
         }
 
         @Test("a 3 MiB upload streams through to the upstream intact")
