@@ -123,9 +123,10 @@ struct ConfigMapping {
     }
 
     /// A duration with a unit; zero is rejected unless `allowZero`.
-    func duration(_ key: String, allowZero: Bool = false) throws(ConfigError) -> Duration? {
+    func duration(_ key: String, allowZero: Bool = false, atLeast minimum: Duration? = nil) throws(ConfigError) -> Duration? {
         guard let duration = try value(key, ConfigDuration.parse) else { return nil }
         guard allowZero || duration > .zero else { throw error(key, "must be longer than 0s") }
+        if let minimum, duration < minimum { throw error(key, "must be at least \(ConfigDuration.format(minimum))") }
         return duration
     }
 

@@ -52,39 +52,68 @@ struct ForwardingRules: Sendable {
     /// RFC 3986 §6.2.2 makes the same thing. Servers disagree on whether to resolve them, and once
     /// resolved, `/../admin` under the base path `/v2` names `/admin`: such a target is refused
     /// rather than guessed at. Clients remove dot-segments before sending (RFC 3986 §5.2.4).
-    /// Segments are split at `/` and also at what some servers decode or read as one before
-    /// resolving (`%2f`, `\`, `%5c`), so `/%2e%2e%2fadmin` is caught too.
+    /// It also catches what some servers do before resolving: decode `%2f`, `\\` and `%5c` as `/`,
+    /// decode twice (`%252e`), and drop `;parameters` from a segment (`/..;x/admin`).
     static func hasDotSegment(_ head: RequestHead, form: TargetForm) -> Bool {
         let target = head.raw[head.target]
-        var start = target.startIndex
-        if form == .absolute {
-            let afterScheme = target.firstRange(of: Array("://".utf8)).map { $0.upperBound } ?? target.startIndex
-            guard let pathStart = target[afterScheme...].firstIndex(of: UInt8(ascii: "/")) else { return false }
-            start = pathStart
-        }
-        let end = target[start...].firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
-        var dots = 0          // dots in the current segment, "." or "%2e"
-        var other = false     // anything else in it
-        var i = start
-        while i < end {
-            let b = target[i]
-            // %2e is a dot; %2f and %5c are separators.
-            let escaped: UInt8? = b == UInt8(ascii: "%") && i + 2 < end
-                ? Self.percentEscape(hi: target[i + 1], lo: target[i + 2] | 0x20) : nil
-            let width = escaped == nil ? 1 : 3
-            switch escaped ?? b {
+        guard let path = pathRange(of: target, form: form) else { return false }
+        var dots = 0          // dots in the current segment, "." or an encoding of it
+        var other = false     // anything else in it before a ";"
+        var i = path.lowerBound
+        while i < path.upperBound {
+            let (byte, width) = decodedByte(target, at: i, end: path.upperBound)
+            switch byte {
             case UInt8(ascii: "/"), UInt8(ascii: "\\"):
                 if !other && (dots == 1 || dots == 2) { return true }
                 dots = 0
                 other = false
+            case UInt8(ascii: ";"):
+                if !other && (dots == 1 || dots == 2) { return true }
+                other = true  // the rest of the segment is parameters
             case UInt8(ascii: "."):
-                dots += 1
+                if !other { dots += 1 }
             default:
                 other = true
             }
             i += width
         }
-        return !other && (dots == 1 || dots == 2) && start < end
+        return !other && (dots == 1 || dots == 2)
+    }
+
+    /// Where the path is in the target: all of an origin-form target up to "?", or what follows
+    /// the authority of an absolute-form one; nil when there is none (`*`, `http://h`, `http://h?q`).
+    /// The same split `appendUpstreamTarget` makes.
+    static func pathRange(of target: ArraySlice<UInt8>, form: TargetForm) -> Range<Int>? {
+        var start = target.startIndex
+        switch form {
+        case .asterisk:
+            return nil
+        case .origin:
+            break
+        case .absolute:
+            guard let pathStart = afterAuthority(target), target[pathStart] == UInt8(ascii: "/") else { return nil }
+            start = pathStart
+        }
+        let end = target[start...].firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
+        return start..<end
+    }
+
+    /// In an absolute-form target, where the authority ends: the first "/" or "?" after "scheme://".
+    static func afterAuthority(_ target: ArraySlice<UInt8>) -> Int? {
+        let afterScheme = target.firstRange(of: Array("://".utf8)).map { $0.upperBound } ?? target.startIndex
+        return target[afterScheme...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }
+    }
+
+    /// The byte at `i` with `%2e`, `%2f` and `%5c` decoded, once or twice encoded (`%252e`), and
+    /// how many bytes it took. Other escapes stay as their "%".
+    private static func decodedByte(_ target: ArraySlice<UInt8>, at i: Int, end: Int) -> (UInt8, Int) {
+        guard target[i] == UInt8(ascii: "%") else { return (target[i], 1) }
+        if i + 2 < end, let byte = percentEscape(hi: target[i + 1], lo: target[i + 2] | 0x20) { return (byte, 3) }
+        if i + 4 < end, target[i + 1] == UInt8(ascii: "2"), target[i + 2] == UInt8(ascii: "5"),
+           let byte = percentEscape(hi: target[i + 3], lo: target[i + 4] | 0x20) {
+            return (byte, 5)
+        }
+        return (target[i], 1)
     }
 
     /// The three escapes that matter to `hasDotSegment`: `%2e` ".", `%2f` "/", `%5c` "\\" (`lo` lowercased).
@@ -109,8 +138,7 @@ struct ForwardingRules: Sendable {
             out.append(contentsOf: basePath)
             out.append(contentsOf: target)
         case .absolute:
-            let afterScheme = target.firstRange(of: Array("://".utf8)).map { $0.upperBound } ?? target.startIndex
-            let pathStart = target[afterScheme...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }
+            let pathStart = Self.afterAuthority(target)
             out.append(contentsOf: basePath)
             if let pathStart {
                 if target[pathStart] == UInt8(ascii: "?") { out.append(UInt8(ascii: "/")) }

@@ -15,7 +15,7 @@ enum TokenLifetime {
             return .failure(.invalidResponse("token is already expired"))
         }
         guard lifetime >= minimum else {
-            return .failure(.invalidResponse("token lifetime of \(lifetime.components.attoseconds / 1_000_000_000_000_000) ms is too short to use (at least 1 s)"))
+            return .failure(.invalidResponse("token lifetime of \(lifetime) is too short to use (at least \(minimum))"))
         }
         return .success(min(lifetime, maximum))
     }

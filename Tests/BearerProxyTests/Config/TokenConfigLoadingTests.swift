@@ -14,6 +14,16 @@ extension ConfigTests {
             """
         static let distinctive = "S3CRET-do-not-print-4711"
 
+        // Every token is refused below TokenLifetime.minimum, so a shorter default could never work.
+        @Test("a default_lifetime under 1s is refused at load; 1s is taken")
+        func defaultLifetimeFloor() throws {
+            let short = ConfigFixture.minimal + "\n  default_lifetime: 500ms"
+            let error = try #require(ConfigFixture.error(short))
+            #expect(error.description == "proxy.conf:7: token.default_lifetime: must be at least 1s")
+            let config = try ConfigFixture.parse(ConfigFixture.minimal + "\n  default_lifetime: 1s")
+            #expect(config.token.defaultLifetime == .seconds(1))
+        }
+
         @Test("secret file has its trailing newline stripped and is resolved against the config directory")
         func secretFromFile() throws {
             let directory = ConfigFixture.temporaryDirectory()

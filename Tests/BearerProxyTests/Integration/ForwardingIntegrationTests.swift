@@ -144,7 +144,8 @@ extension Integration {
         // Resolved by the upstream, `/../admin` under the base path `/v2` would name `/admin`.
         @Test("a path with a dot-segment is answered 400 and nothing reaches the upstream", arguments: [
             "/../admin", "/a/./b", "/a/..", "/%2e%2E/admin", "/.%2e/x?y", "http://evil.example/a/../../admin",
-            "/%2e%2e%2fadmin", "/a%2F..%2Fb", "/..%5cadmin", "/x/..\\admin",
+            "/%2e%2e%2fadmin", "/a%2F..%2Fb", "/..%5cadmin", "/x/..\\admin", "/..;/admin", "/a/..;jsessionid=1/b",
+            "/%252e%252e/admin", "/a/.",
         ])
         func dotSegmentIsRejected(target: String) async throws {
             var options = ProxyHarness.Options()
@@ -162,6 +163,7 @@ extension Integration {
 
         @Test("dots inside a path segment or in the query are forwarded as they are", arguments: [
             "/a/.well-known/b", "/a/.../b", "/a/..b", "/files/x..y", "/q?path=../../etc", "/%2e%2e%2e", "/a%2fb", "/%2e%41",
+            "/a;..", "/x;p=..", "/%2", "/a%", "/..%",
         ])
         func dotsThatAreNotSegmentsPass(target: String) async throws {
             var options = ProxyHarness.Options()
