@@ -13,9 +13,10 @@ struct RequestHead: HTTPHead, Equatable {
     var isHEAD: Bool { methodIs("HEAD") }
     var isCONNECT: Bool { methodIs("CONNECT") }
     var isTRACE: Bool { methodIs("TRACE") }
-    /// RFC 9110 §9.2.2: the methods whose repetition has the effect of one request.
+    /// RFC 9110 §9.2.2: the methods whose repetition has the effect of one request (TRACE too,
+    /// but the proxy refuses it).
     var isIdempotent: Bool {
-        methodIs("GET") || methodIs("HEAD") || methodIs("OPTIONS") || methodIs("PUT") || methodIs("DELETE") || methodIs("TRACE")
+        methodIs("GET") || methodIs("HEAD") || methodIs("OPTIONS") || methodIs("PUT") || methodIs("DELETE")
     }
 
     func methodIs(_ exact: StaticString) -> Bool {

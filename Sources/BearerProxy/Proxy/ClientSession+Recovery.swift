@@ -33,6 +33,7 @@ extension ClientSession {
         exchange.response = nil
         exchange.responseBody = nil
         exchange.responseInput = []
+        exchange.interimResponses = 0
         exchange.upstreamHead = []
         exchange.upstreamReused = false
         exchange.token = nil

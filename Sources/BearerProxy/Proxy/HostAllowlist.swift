@@ -40,7 +40,7 @@ struct HostAllowlist: Sendable {
         var port: UInt16?
         if let portText {
             // RFC 3986 §3.2.3: port = *DIGIT (UInt16("+80") would also take a sign).
-            guard !portText.isEmpty, portText.allSatisfy({ $0 >= "0" && $0 <= "9" }), let value = UInt16(portText) else { return nil }
+            guard !portText.isEmpty, portText.utf8.allSatisfy({ $0 &- 0x30 < 10 }), let value = UInt16(portText) else { return nil }
             port = value
         }
         guard !name.isEmpty else { return nil }

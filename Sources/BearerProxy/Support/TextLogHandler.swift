@@ -48,7 +48,11 @@ public struct TextLogHandler: LogHandler {
         return out
     }
 
-    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029
+    /// Unicode's control characters (C0, DEL and C1: NEL, U+0085, breaks lines in some viewers)
+    /// and the line and paragraph separators U+2028/U+2029; compared by value, as this runs on
+    /// every character of every log line.
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        return value < 0x20 || (value >= 0x7F && value < 0xA0) || value == 0x2028 || value == 0x2029
     }
 }

@@ -67,6 +67,11 @@ extension TokenProvider {
         return delay
     }
 
+    /// Nanoseconds as whole seconds, rounded up: what a `Retry-After` says.
+    static func wholeSecondsUp(_ nanoseconds: UInt64) -> Int {
+        Int((nanoseconds + 999_999_999) / 1_000_000_000)
+    }
+
     static func nanoseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
         guard seconds >= 0 else { return 0 }

@@ -84,8 +84,8 @@ final class TokenProvider: Sendable {
                 return .ready(token, refresh: refresh)
             }
             if now < state.retryNotBefore, let failure = state.lastFailure {
-                let seconds = Int((state.retryNotBefore - now + 999_999_999) / 1_000_000_000)
-                return .fail(.backingOff(lastFailure: failure.description, retryAfterSeconds: seconds))
+                return .fail(.backingOff(lastFailure: failure.description,
+                                         retryAfterSeconds: Self.wholeSecondsUp(state.retryNotBefore - now)))
             }
             state.waiters.append((loop, completion))
             if state.fetching { return .wait(fetch: false) }
@@ -272,8 +272,8 @@ final class TokenProvider: Sendable {
                 }
                 let backoff = Self.backoff(after: error, failures: state.consecutiveFailures, policy: policy, random: random())
                 state.retryNotBefore = now &+ Self.nanoseconds(backoff)
-                let seconds = Int((Self.nanoseconds(backoff) + 999_999_999) / 1_000_000_000)
-                delivered = .failure(.backingOff(lastFailure: error.description, retryAfterSeconds: seconds))
+                delivered = .failure(.backingOff(lastFailure: error.description,
+                                                 retryAfterSeconds: Self.wholeSecondsUp(Self.nanoseconds(backoff))))
                 // Keep trying in the background: before a still-valid token runs out, or so that an
                 // idle proxy becomes ready once the endpoint is back.
                 nextCheck = state.retryNotBefore

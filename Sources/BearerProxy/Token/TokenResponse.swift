@@ -55,12 +55,7 @@ struct TokenGrant: Sendable {
     /// CR or LF above all, which would start a forged line in the text log) and line separators
     /// become "?". RFC 6749 §5.2 allows none of them in `error` or `error_description`.
     static func printable(_ text: String, limit: Int) -> String {
-        let scalars = String(text.prefix(limit)).unicodeScalars.map { scalar -> Unicode.Scalar in
-            switch scalar.properties.generalCategory {
-            case .control, .lineSeparator, .paragraphSeparator: "?"
-            default: scalar
-            }
-        }
+        let scalars = String(text.prefix(limit)).unicodeScalars.map { TextLogHandler.needsEscape($0) ? "?" : $0 }
         return String(String.UnicodeScalarView(scalars))
     }
 }

@@ -23,13 +23,13 @@ struct TextLogHandlerTests {
     func controlCharactersAreEscaped() {
         let text = logged("token request failed: bad\nFORGED critical", [
             "detail": "x\r\n2026-11-27T00:00:00Z critical bearer-proxy: forged",
-            "bell": "\u{7}\u{2028}tab\t",
+            "bell": "\u{7}\u{2028}tab\t\u{85}",
         ])
         #expect(text.split(separator: "\n").count == 1)
         #expect(text.hasSuffix("\n"))
         #expect(text.contains(#"token request failed: bad\nFORGED critical"#))
         #expect(text.contains(#"detail=x\r\n2026-11-27T00:00:00Z critical"#))
-        #expect(text.contains(#"bell=\u{7}\u{2028}tab\t"#))
+        #expect(text.contains(#"bell=\u{7}\u{2028}tab\t\u{85}"#))
     }
 
     @Test("ordinary text, including non-ASCII, is written as it is")
