@@ -12,7 +12,8 @@
 # in 64 KiB windows. Linked in, only the objects the proxy uses are there, their relocations are
 # packed (RELR), and the idle proxy holds about 2 MiB less (BENCHMARKS.md, "Idle memory").
 # The cost: OpenSSL's security fixes reach the binary when it is rebuilt, which is when they
-# reach a container image anyway. `bearer-proxy --version` names the OpenSSL it carries.
+# reach a container image anyway. `bearer-proxy --version` names the OpenSSL it carries; image
+# scanners see only the image's libssl3 package, not this copy.
 #
 # How: the module maps ask for -lssl, -lcrypto and -lyaml, and the Swift toolchain adds -lstdc++.
 # The linker takes, in each search directory in turn, the shared library before the archive, so

@@ -275,7 +275,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         exchange.upstreamReused = reused
         exchange.token = token
         exchange.upstreamStartedAt = EventLoop.now()
-        if case .none = exchange.requestFraming { exchange.upstreamHead = head }
+        if Self.isReplayable(exchange.requestFraming) { exchange.upstreamHead = head }  // kept for a replay
         state = .exchanging
         upstream.write(head)
         upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
