@@ -179,45 +179,12 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     // MARK: Phases
 
     func begin(_ head: RequestHead) {
-        if head.isCONNECT {
-            fail(.methodNotAllowed("CONNECT"))
-            return
-        }
-        // RFC 9110 §9.3.8: a TRACE response echoes the request as the server received it, so
-        // forwarding one would hand the bearer token to the local client, and a client MUST NOT
-        // put stored credentials in a TRACE request.
-        if head.isTRACE {
-            fail(.methodNotAllowed("TRACE"), answering: head)
-            return
-        }
-        // RFC 9110 §7.8: a server may ignore Upgrade. h2c is dropped silently (the request goes on
-        // as HTTP/1.1); any other protocol switch (WebSocket) would need a tunnel we do not offer.
-        if head.count(named: "upgrade") > 0, !Self.onlyH2CUpgrade(head) {
-            fail(.upgradeNotSupported, answering: head)
-            return
-        }
-        // HTTP/1.0 requests may omit Host; the parser requires exactly one in HTTP/1.1.
-        if let host = head.firstValue(named: "host"), !context.hosts.allows(host) {
-            fail(.misdirected(String(decoding: host.prefix(100), as: UTF8.self)), answering: head)
-            return
-        }
-        guard let form = ForwardingRules.targetForm(of: head) else {
-            fail(.badRequest(.invalidTarget), answering: head)
-            return
-        }
-        if ForwardingRules.hasDotSegment(head, form: form) {
-            fail(.badRequest(.dotSegmentInPath), answering: head)
-            return
-        }
+        let form: ForwardingRules.TargetForm
         let framing: BodyFraming
         do {
-            framing = try head.bodyFraming()
+            (form, framing) = try admit(head)
         } catch {
-            fail(.badRequest(error), answering: head)
-            return
-        }
-        if let limit = context.settings.maxBodySize, case .contentLength(let length) = framing, length > limit {
-            fail(.bodyTooLarge(limit), answering: head)
+            fail(error, answering: head)
             return
         }
         let keepAlive = head.version == .http1_1 && !head.hasToken("close", inFieldsNamed: "connection")
@@ -231,6 +198,36 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             loop.assertOnLoop()
             tokenArrived(result)
         }
+    }
+
+    /// What the proxy refuses before asking for a token: methods it does not forward, protocol
+    /// switches, foreign hosts, targets it cannot rewrite safely, and bodies it cannot frame or
+    /// will not take. Otherwise the target's form and the body's framing.
+    private func admit(_ head: RequestHead) throws(ProxyError) -> (ForwardingRules.TargetForm, BodyFraming) {
+        if head.isCONNECT { throw .methodNotAllowed("CONNECT") }
+        // RFC 9110 §9.3.8: a TRACE response echoes the request as the server received it, so
+        // forwarding one would hand the bearer token to the local client, and a client MUST NOT
+        // put stored credentials in a TRACE request.
+        if head.isTRACE { throw .methodNotAllowed("TRACE") }
+        // RFC 9110 §7.8: a server may ignore Upgrade. h2c is dropped silently (the request goes on
+        // as HTTP/1.1); any other protocol switch (WebSocket) would need a tunnel we do not offer.
+        if head.count(named: "upgrade") > 0, !Self.onlyH2CUpgrade(head) { throw .upgradeNotSupported }
+        // HTTP/1.0 requests may omit Host; the parser requires exactly one in HTTP/1.1.
+        if let host = head.firstValue(named: "host"), !context.hosts.allows(host) {
+            throw .misdirected(String(decoding: host.prefix(100), as: UTF8.self))
+        }
+        guard let form = ForwardingRules.targetForm(of: head) else { throw .badRequest(.invalidTarget) }
+        if ForwardingRules.hasDotSegment(head, form: form) { throw .badRequest(.dotSegmentInPath) }
+        let framing: BodyFraming
+        do {
+            framing = try head.bodyFraming()
+        } catch {
+            throw .badRequest(error)
+        }
+        if let limit = context.settings.maxBodySize, case .contentLength(let length) = framing, length > limit {
+            throw .bodyTooLarge(limit)
+        }
+        return (form, framing)
     }
 
     func tokenArrived(_ result: Result<AccessToken, TokenError>) {
