@@ -23,7 +23,8 @@ extension ProxyConfig {
             lines.append("token issuer: \(issuer) (endpoint found by discovery; \(tokenCheck))")
         }
         lines.append("client_id: \(token.clientID)")
-        lines.append("auth method: \(token.authMethod.rawValue)")
+        lines.append("auth method: \(token.authMethod.rawValue)"
+            + (token.authMethod == .clientSecretBasic ? " (basic_encoding: \(token.basicEncoding.rawValue))" : ""))
         lines += credentialLines
         lines.append("scopes: \(scopes)")
         if let audience = token.audience { lines.append("audience: \(audience)") }

@@ -6,6 +6,7 @@ extension TokenConfig {
         "private_key_file", "key_id", "signing_alg", "client_cert_file", "client_key_file",
         "scopes", "audience", "resource", "extra_params",
         "ca_file", "insecure_http", "insecure_skip_verify", "timeout", "refresh_margin", "default_lifetime", "min_request_interval",
+        "basic_encoding",
     ]
     /// Secret files hold one line; anything bigger is the wrong file.
     static let maxSecretFileSize = 64 << 10
@@ -77,6 +78,20 @@ extension TokenConfig {
                 source: section.source, line: section.line(of: "resource"), key: section.keyPath("resource") + "[\(index)]",
                 message: "must be an absolute URI without a fragment (RFC 8707 §2)")
         }
+        let basicEncoding = try section.value("basic_encoding") { text throws(InvalidValue) in
+            guard let value = BasicEncoding(rawValue: text) else {
+                let names = BasicEncoding.allCases.map(\.rawValue)
+                throw InvalidValue("must be one of \(names.joined(separator: ", "))" + KeySuggestion.hint(for: text, among: names))
+            }
+            return value
+        }
+        if basicEncoding != nil, authMethod != .clientSecretBasic {
+            throw section.error("basic_encoding", "is not used with auth_method: \(authMethod.rawValue)")
+        }
+        if basicEncoding == .raw, clientID.contains(":") {
+            // RFC 7617 §2: the user-id ends at the first colon, so the server would split it there.
+            throw section.error("basic_encoding", "raw cannot carry a client_id that contains \":\" (RFC 7617 §2); use form")
+        }
         let extra = try section.stringPairs("extra_params") ?? []
         for (name, _) in extra where reservedParameters.contains(name) || name.isEmpty {
             throw section.error("extra_params", "\"\(name)\" is set by bearer-proxy itself; use the matching token key instead")
@@ -105,7 +120,8 @@ extension TokenConfig {
             refreshMargin: try section.duration("refresh_margin", allowZero: true),
             // A shorter lifetime is refused in every token (TokenLifetime.minimum), so it could never work.
             defaultLifetime: try section.duration("default_lifetime", atLeast: TokenLifetime.minimum) ?? defaultDefaultLifetime,
-            minRequestInterval: try section.duration("min_request_interval", allowZero: true) ?? defaultMinRequestInterval)
+            minRequestInterval: try section.duration("min_request_interval", allowZero: true) ?? defaultMinRequestInterval,
+            basicEncoding: basicEncoding ?? .form)
     }
 
     /// Keys that belong to another method are an error rather than silently unused.

@@ -49,6 +49,15 @@ public struct TokenConfig: Sendable, Equatable {
     /// 401s or credential rotation, so a storm of rejections is not a storm of token requests.
     public var minRequestInterval: Duration
     public static let defaultMinRequestInterval: Duration = .seconds(5)
+    /// client_secret_basic: how id and secret are written inside the Basic credentials.
+    public var basicEncoding: BasicEncoding
+
+    public enum BasicEncoding: String, Sendable, Equatable, CaseIterable {
+        /// Form-encoded first (RFC 6749 §2.3.1), as the OAuth specification requires.
+        case form
+        /// As they are (RFC 7617), for servers that compare the undecoded text (Glewlwyd 2.7).
+        case raw
+    }
 
     public init(
         url: EndpointURL?,
@@ -72,9 +81,11 @@ public struct TokenConfig: Sendable, Equatable {
         timeout: Duration = TokenConfig.defaultTimeout,
         refreshMargin: Duration? = nil,
         defaultLifetime: Duration = TokenConfig.defaultDefaultLifetime,
-        minRequestInterval: Duration = TokenConfig.defaultMinRequestInterval
+        minRequestInterval: Duration = TokenConfig.defaultMinRequestInterval,
+        basicEncoding: BasicEncoding = .form
     ) {
         self.minRequestInterval = minRequestInterval
+        self.basicEncoding = basicEncoding
         self.url = url
         self.issuer = issuer
         self.clientID = clientID

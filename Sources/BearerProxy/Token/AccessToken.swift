@@ -9,32 +9,18 @@ struct AccessToken: Sendable, CustomStringConvertible {
     /// Uptime (nanoseconds) from which a fresh token is fetched in the background.
     let refreshAt: UInt64
     let lifetime: Duration
+    /// Whether `lifetime` came from `expires_in`, the JWT's `exp` (when earlier) or the default.
+    var lifetimeSource: TokenLifetime.Source = .expiresIn
     let scope: String?
 
     var description: String { "AccessToken(<redacted>, lifetime: \(lifetime))" }
 
-    /// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-    /// Anything else (a CR, LF or space above all) could split or forge header fields.
+    /// Whether `token` can follow `Bearer ` in a header field as it is: one or more visible ASCII
+    /// characters (0x21-0x7E), so no CR, LF, NUL, space, other control or non-ASCII byte can split,
+    /// end or forge a field. RFC 6750 §2.1's b64token is narrower, but real providers issue tokens
+    /// outside it (Salesforce's `00D…!AQ…`), and RFC 9110 §5.5 allows every visible character in
+    /// a field value.
     static func isValidBearerValue(_ token: String) -> Bool {
-        var sawPadding = false
-        var count = 0
-        for byte in token.utf8 {
-            count += 1
-            if byte == UInt8(ascii: "=") {
-                sawPadding = true
-                continue
-            }
-            if sawPadding { return false }
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
-                 UInt8(ascii: "+"), UInt8(ascii: "/"):
-                continue
-            default:
-                return false
-            }
-        }
-        return count > 0 && token.utf8.first != UInt8(ascii: "=")
+        !token.utf8.isEmpty && token.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
     }
 }

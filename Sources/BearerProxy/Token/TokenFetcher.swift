@@ -3,6 +3,12 @@ import BearerTLS
 /// Asks the token endpoint for a new token, every time it is called. Caching is `TokenProvider`'s job.
 protocol TokenFetching: Sendable {
     func fetch(_ completion: @escaping @Sendable (Result<TokenGrant, TokenError>) -> Void)
+    /// What an operator could check for `error`, given how this fetcher asks; logged with it.
+    func hint(for error: TokenError) -> String?
+}
+
+extension TokenFetching {
+    func hint(for error: TokenError) -> String? { nil }
 }
 
 /// Fetches tokens with the client credentials grant (RFC 6749 §4.4): locates the endpoint
@@ -34,41 +40,74 @@ struct OAuthTokenFetcher: TokenFetching {
     }
 
     private func send(to url: EndpointURL, _ completion: @escaping @Sendable (Result<TokenGrant, TokenError>) -> Void) {
-        let request: [UInt8]
+        let request: TokenRequest.Prepared
         let endpoint: Endpoint
         do throws(TokenError) {
             let current = try credentials.load().get()
-            request = try TokenRequest.build(parameters, endpoint: url, credentials: current,
-                                             now: clock.secondsSince1970(), jwtID: ClientAssertion.newJWTID())
+            request = try TokenRequest.prepare(parameters, endpoint: url, credentials: current,
+                                               now: clock.secondsSince1970(), jwtID: ClientAssertion.newJWTID())
             endpoint = Endpoint(host: url.host, port: url.port, tlsContext: url.isTLS ? try tls.current() : nil)
         } catch {
             completion(.failure(error))
             return
         }
+        let scrubber = request.scrubber
         BufferedHTTPClient.send(
-            request, to: endpoint, on: loop, resolver: resolver,
+            request.bytes, to: endpoint, on: loop, resolver: resolver,
             timeout: timeout, maxResponseBytes: Self.maxResponseBytes, tlsMetrics: tlsMetrics
         ) { result in
-            completion(Self.interpret(result))
+            completion(Self.interpret(result, scrubber: scrubber))
         }
     }
 
-    /// One place that turns an HTTP outcome into a grant or a classified failure.
-    static func interpret(_ result: Result<BufferedHTTPClient.Response, BufferedHTTPClient.Failure>) -> Result<TokenGrant, TokenError> {
+    /// One place that turns an HTTP outcome into a grant or a classified failure. Text from the
+    /// server passes through `scrubber`, so no echo of the credentials sent reaches a log or a caller.
+    static func interpret(
+        _ result: Result<BufferedHTTPClient.Response, BufferedHTTPClient.Failure>, scrubber: EchoScrubber = .none
+    ) -> Result<TokenGrant, TokenError> {
         switch result {
         case .failure(let failure):
             return .failure(.unreachable(failure.description))
         case .success(let response) where response.status == 200:
             return Result { () throws(TokenError) in
-                var grant = try TokenGrant.parse(response.body)
+                var grant = try TokenGrant.parse(response.body, scrubber: scrubber)
                 grant.serverDate = response.head.firstValue(named: "date").flatMap { HTTPDate.parse(String(decoding: $0, as: UTF8.self)) }
                 return grant
             }
         case .success(let response):
-            let details = TokenGrant.parseError(response.body)
+            let details = TokenGrant.parseError(response.body, scrubber: scrubber)
             let retryAfter = response.head.firstValue(named: "retry-after").flatMap { HTTPDate.retryAfterSeconds(String(decoding: $0, as: UTF8.self)) }
             return .failure(.rejected(status: response.status, error: details.error,
                                       errorDescription: details.description, retryAfterSeconds: retryAfter))
         }
+    }
+
+    func hint(for error: TokenError) -> String? {
+        Self.hint(for: error, parameters: parameters)
+    }
+
+    /// Servers differ in how they take client credentials, and many say no more than 401 or 403.
+    static func hint(for error: TokenError, parameters: TokenRequest.Parameters) -> String? {
+        guard case .rejected(let status, let code, _, _) = error, error.kind == .configuration else { return nil }
+        var hints: [String] = []
+        let refusedCredentials = status == 401 || status == 403 || code == "invalid_client" || code == "unauthorized_client"
+        if refusedCredentials {
+            hints.append("check token.client_id and the secret or key")
+            if parameters.authMethod == .clientSecretBasic {
+                switch parameters.basicEncoding {
+                case .form:
+                    hints.append("some servers take HTTP Basic only with the secret as it is, not form-encoded "
+                        + "(RFC 6749 §2.3.1): try token.basic_encoding: raw, or auth_method: client_secret_post")
+                case .raw:
+                    hints.append("token.basic_encoding is raw; RFC 6749 §2.3.1 servers expect form (the default)")
+                }
+            }
+        }
+        if status == 400 || status == 403 || code == "invalid_scope" {
+            hints.append(parameters.scopes.isEmpty
+                ? "no scope is sent (token.scopes is empty), and several servers refuse that, some with a bare 403"
+                : "check that token.scopes are granted to this client")
+        }
+        return hints.isEmpty ? nil : hints.joined(separator: "; ")
     }
 }

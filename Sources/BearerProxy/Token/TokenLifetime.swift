@@ -1,23 +1,38 @@
 /// How long a granted token may be used.
 enum TokenLifetime {
-    /// `expires_in` (RFC 6749 §5.1); else the JWT's `exp`, measured from its `iat` when present so
-    /// a skewed server clock changes nothing, else from our wall clock; else `defaultLifetime`.
-    static func of(_ grant: TokenGrant, defaultLifetime: Duration, now: Double) -> Result<Duration, TokenError> {
+    /// Where a lifetime came from, for the log line that announces the token.
+    enum Source: String, Sendable {
+        case expiresIn = "expires_in"
+        case jwtExp = "jwt_exp"
+        case defaultLifetime = "default_lifetime"
+    }
+
+    /// `expires_in` (RFC 6749 §5.1), unless the JWT's `exp` comes earlier: the resource server
+    /// judges the token by `exp`, so the earlier of the two wins. `exp` is measured from the
+    /// server's clock at the time of the answer (its `Date` header, else the JWT's `iat`, else
+    /// ours), so a skewed server clock neither shortens nor stretches the token. Without either,
+    /// `defaultLifetime`. A token whose `exp` has passed is refused.
+    static func of(_ grant: TokenGrant, defaultLifetime: Duration, now: Double) -> Result<(Duration, Source), TokenError> {
         var lifetime = defaultLifetime
+        var source = Source.defaultLifetime
         if let expiresIn = grant.expiresIn {
-            lifetime = expiresIn
-        } else if let exp = grant.expiry {
-            let from = grant.issuedAt ?? now
-            // Already past (or NaN): zero, reported below.
-            lifetime = duration(seconds: exp - from) ?? .zero
+            (lifetime, source) = (expiresIn, .expiresIn)
+        }
+        if let exp = grant.expiry {
+            let serverNow = grant.serverDate ?? grant.issuedAt ?? now
+            // Already past (or NaN): zero, refused below.
+            let byExp = duration(seconds: exp - serverNow) ?? .zero
+            if grant.expiresIn == nil || byExp < lifetime {
+                (lifetime, source) = (byExp, .jwtExp)
+            }
         }
         guard lifetime > .zero else {
-            return .failure(.invalidResponse("token is already expired"))
+            return .failure(.invalidResponse("token is already expired (its exp has passed)"))
         }
         guard lifetime >= minimum else {
             return .failure(.invalidResponse("token lifetime of \(lifetime) is too short to use (at least \(minimum))"))
         }
-        return .success(min(lifetime, maximum))
+        return .success((min(lifetime, maximum), source))
     }
 
     /// Shortest lifetime we take a server at. A token of a few milliseconds would be due again at

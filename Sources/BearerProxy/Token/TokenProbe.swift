@@ -54,9 +54,11 @@ public enum TokenProbe {
             // A token the proxy would refuse (already expired) is not a success: exit 1, as the proxy would 503.
             var usable = true
             switch TokenLifetime.of(grant, defaultLifetime: config.defaultLifetime, now: TokenClock.system.secondsSince1970()) {
-            case .success(let lifetime):
-                let source = grant.expiresIn != nil ? "expires_in" : grant.expiry != nil ? "JWT exp" : "default_lifetime"
-                lines.append("lifetime: \(ConfigDuration.format(lifetime)) (from \(source))")
+            case .success(let (lifetime, source)):
+                lines.append("lifetime: \(ConfigDuration.format(lifetime)) (from \(source.rawValue))")
+                if let ignored = grant.ignoredExpiresIn {
+                    lines.append("warning: expires_in \(ignored) is not a positive number of seconds; ignored")
+                }
             case .failure(let error):
                 lines.append("lifetime: unusable (\(error))")
                 usable = false

@@ -208,9 +208,17 @@ final class TokenProvider: Sendable {
     private func makeToken(_ grant: TokenGrant, fetchedAt started: UInt64) -> Result<AccessToken, TokenError> {
         warnAboutClockSkew(grant)
         let lifetime: Duration
+        let source: TokenLifetime.Source
         switch TokenLifetime.of(grant, defaultLifetime: policy.defaultLifetime, now: clock.secondsSince1970()) {
         case .failure(let error): return .failure(error)
-        case .success(let value): lifetime = value
+        case .success(let value): (lifetime, source) = value
+        }
+        if let ignored = grant.ignoredExpiresIn {
+            logger.warning("token endpoint sent an expires_in that is no positive number of seconds; ignored", metadata: [
+                "expires_in": "\(ignored)",
+                "lifetime_used": "\(lifetime)",
+                "lifetime_from": "\(source == .defaultLifetime ? "token.default_lifetime" : source.rawValue)",
+            ])
         }
         let lifetimeNanos = Self.nanoseconds(lifetime)
         let margin = policy.refreshMargin.map(Self.nanoseconds) ?? min(60_000_000_000, lifetimeNanos / 10)
@@ -222,7 +230,8 @@ final class TokenProvider: Sendable {
         // lifetime would make every new token due at once and the timer ask again without pause.
         let refreshAt = expiresAt &- min(margin &+ jitter, lifetimeNanos / 2)
         let headerValue = Array("Bearer \(grant.accessToken)".utf8)
-        return .success(AccessToken(headerValue: headerValue, expiresAt: expiresAt, refreshAt: refreshAt, lifetime: lifetime, scope: grant.scope))
+        return .success(AccessToken(headerValue: headerValue, expiresAt: expiresAt, refreshAt: refreshAt, lifetime: lifetime,
+                                    lifetimeSource: source, scope: grant.scope))
     }
 
     /// Expiry uses the local monotonic clock, so skew does not shorten or stretch a token; it is
@@ -286,15 +295,18 @@ final class TokenProvider: Sendable {
         case .success(let token):
             logger.info("token fetched", metadata: [
                 "expires_in": "\(token.lifetime)",
+                "lifetime_from": "\(token.lifetimeSource.rawValue)",
                 "scope": "\(token.scope ?? "-")",
             ])
         case .failure(let error):
             // A configuration failure carries the server's error and error_description (RFC 6749 §5.2).
-            logger.error("token fetch failed", metadata: [
+            var metadata: Logger.Metadata = [
                 "reason": "\(error)",
                 "kind": "\(error.kind == .configuration ? "configuration (check the client settings)" : "transient")",
                 "waiting_requests": "\(waiters.count)",
-            ])
+            ]
+            if let hint = fetcher.hint(for: error) { metadata["hint"] = "\(hint)" }
+            logger.error("token fetch failed", metadata: metadata)
         }
         let answer = delivered
         for waiter in waiters {

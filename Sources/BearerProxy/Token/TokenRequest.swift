@@ -20,6 +20,8 @@ enum TokenRequest {
         /// private_key_jwt only.
         var keyID: String?
         var signingAlgorithm: JWSAlgorithm?
+        /// client_secret_basic only: how id and secret are written before Base64.
+        var basicEncoding: TokenConfig.BasicEncoding = .form
     }
 
     /// What authenticates one request, read afresh for it (files may have been rotated).
@@ -28,10 +30,25 @@ enum TokenRequest {
         var signingKey: JWSSigningKey?
     }
 
+    /// The request's bytes, and a scrubber for every form of the credentials they carry.
+    struct Prepared: Sendable {
+        var bytes: [UInt8]
+        /// Applied to all text the token endpoint sends back (see `EchoScrubber`).
+        var scrubber: EchoScrubber
+    }
+
     static func build(
         _ parameters: Parameters, endpoint: EndpointURL, credentials: Credentials,
         now: Double, jwtID: String
     ) throws(TokenError) -> [UInt8] {
+        try prepare(parameters, endpoint: endpoint, credentials: credentials, now: now, jwtID: jwtID).bytes
+    }
+
+    static func prepare(
+        _ parameters: Parameters, endpoint: EndpointURL, credentials: Credentials,
+        now: Double, jwtID: String
+    ) throws(TokenError) -> Prepared {
+        var sensitive = credentials.secret.map { EchoScrubber.forms(ofSecret: $0.value) } ?? []
         var form: [(String, String)] = [("grant_type", "client_credentials")]
         if !parameters.scopes.isEmpty {
             // RFC 6749 §3.3: one parameter, scope tokens separated by spaces.
@@ -50,8 +67,16 @@ enum TokenRequest {
         switch parameters.authMethod {
         case .clientSecretBasic:
             let secret = try requireSecret(credentials)
-            // RFC 6749 §2.3.1: id and secret are form-encoded first, then joined by ":" and base64'd.
-            let pair = FormEncoding.encode(parameters.clientID) + ":" + FormEncoding.encode(secret.value)
+            let pair: String
+            switch parameters.basicEncoding {
+            case .form:
+                // RFC 6749 §2.3.1: id and secret are form-encoded first, then joined by ":" and base64'd.
+                pair = FormEncoding.encode(parameters.clientID) + ":" + FormEncoding.encode(secret.value)
+            case .raw:
+                // RFC 7617 §2 as most HTTP clients send it, for servers that do not decode §2.3.1's form.
+                pair = parameters.clientID + ":" + secret.value
+            }
+            sensitive += EchoScrubber.forms(ofBasicPair: pair)
             fields.append(("Authorization", "Basic " + Data(pair.utf8).base64EncodedString()))
         case .clientSecretPost:
             let secret = try requireSecret(credentials)
@@ -72,7 +97,9 @@ enum TokenRequest {
             // RFC 7523 §2.2 / RFC 7521 §4.2; client_id as well, which some servers require.
             form.append(("client_id", parameters.clientID))
             form.append(("client_assertion_type", ClientAssertion.assertionType))
-            form.append(("client_assertion", try assertion.signed(with: signer)))
+            let signed = try assertion.signed(with: signer)
+            sensitive += EchoScrubber.forms(ofAssertion: signed)
+            form.append(("client_assertion", signed))
         case .tlsClientAuth:
             // RFC 8705 §2.1: the certificate authenticates; client_id says which client it is.
             form.append(("client_id", parameters.clientID))
@@ -88,7 +115,7 @@ enum TokenRequest {
         }
         bytes.append(contentsOf: "\r\n".utf8)
         bytes.append(contentsOf: body)
-        return bytes
+        return Prepared(bytes: bytes, scrubber: EchoScrubber(needles: sensitive))
     }
 
     private static func requireSecret(_ credentials: Credentials) throws(TokenError) -> Secret {

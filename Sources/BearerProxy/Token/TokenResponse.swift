@@ -1,61 +1,83 @@
 /// A successful token endpoint answer (RFC 6749 §5.1), validated.
-struct TokenGrant: Sendable {
+/// `description` never shows the token: a grant may end up in a log line or a test failure.
+struct TokenGrant: Sendable, CustomStringConvertible {
     var accessToken: String
     var expiresIn: Duration?
     var scope: String?
     /// The JWT's `exp` and `iat` (seconds since 1970) when the token is a JWT: timing only.
     var expiry: Double?
     var issuedAt: Double?
-    /// The answer's `Date` header (seconds since 1970), only to notice clock skew.
+    /// The answer's `Date` header (seconds since 1970): the server's clock when it answered.
     var serverDate: Double?
+    /// An `expires_in` that was sent but is no positive number of seconds (`0`, `-1`, `"soon"`),
+    /// shortened for a log line; the lifetime then comes from the JWT or `default_lifetime`.
+    var ignoredExpiresIn: String?
 
     var description: String { "TokenGrant(<redacted>)" }
 
-    /// Parses the JSON body of a 200 answer. Rejects anything that cannot safely become a bearer header.
-    static func parse(_ body: [UInt8]) throws(TokenError) -> TokenGrant {
+    /// Parses the JSON body of a 200 answer. Rejects anything that cannot safely become a bearer
+    /// header. Server text in errors passes through `scrubber` before anything else sees it.
+    static func parse(_ body: [UInt8], scrubber: EchoScrubber = .none) throws(TokenError) -> TokenGrant {
         guard let json = (try? JSONValue.parse(body))?.object else {
             throw .invalidResponse("body is not a JSON object")
         }
-        guard let token = json["access_token"]?.string, !token.isEmpty else {
+        let token = json["access_token"]?.string
+        if token?.isEmpty ?? true, let error = json["error"]?.string {
+            // RFC 6749 §5.2's error answer with the wrong status; golang.org/x/oauth2 reads it so too.
+            throw .rejected(status: 200, error: printable(error, limit: 100, scrubber),
+                            errorDescription: json["error_description"]?.string.map { printable($0, limit: 300, scrubber) })
+        }
+        guard let token else {
             throw .invalidResponse("no access_token")
         }
-        // RFC 6749 §7.1 / RFC 6750: we only know how to present bearer tokens.
+        guard !token.isEmpty else {
+            throw .unusable("access_token is empty")
+        }
+        // RFC 6749 §7.1 / RFC 6750: we only know how to present bearer tokens. A DPoP-bound token
+        // (RFC 9449) or Google's `N_A` would be refused by the resource server every time.
         if let type = json["token_type"]?.string, type.lowercased() != "bearer" {
-            throw .invalidResponse("token_type is \"\(printable(type, limit: 32))\", not Bearer")
+            throw .unusable("token_type is \"\(printable(type, limit: 32, scrubber))\", not Bearer")
         }
         guard AccessToken.isValidBearerValue(token) else {
-            throw .invalidResponse("access_token contains characters not allowed in a bearer header (RFC 6750 §2.1)")
+            throw .unusable("access_token contains a space, a control or a non-ASCII character, which a header field cannot carry")
         }
         var expiresIn: Duration?
+        var ignored: String?
         switch json["expires_in"] {
         case .number(let seconds):
             expiresIn = TokenLifetime.duration(seconds: seconds)
+            if expiresIn == nil { ignored = printable(JSONValue.number(seconds).sortedText, limit: 32, scrubber) }
         case .string(let text):
             // Some servers send the number as a string.
             expiresIn = Double(text).flatMap(TokenLifetime.duration(seconds:))
-        default:
+            if expiresIn == nil { ignored = "\"" + printable(text, limit: 32, scrubber) + "\"" }
+        case nil, .null:
             break
+        case .some(let other):
+            ignored = printable(other.sortedText, limit: 32, scrubber)
         }
         let jwt = JWTInspection(token)
         return TokenGrant(accessToken: token, expiresIn: expiresIn, scope: json["scope"]?.string,
-                          expiry: jwt?.number("exp"), issuedAt: jwt?.number("iat"))
+                          expiry: jwt?.number("exp"), issuedAt: jwt?.number("iat"), ignoredExpiresIn: ignored)
     }
 
     /// RFC 6749 §5.2 error fields from a non-200 answer, when the body has them.
-    static func parseError(_ body: [UInt8]) -> (error: String?, description: String?) {
+    static func parseError(_ body: [UInt8], scrubber: EchoScrubber = .none) -> (error: String?, description: String?) {
         guard let json = (try? JSONValue.parse(body))?.object else {
             return (nil, nil)
         }
-        let error = json["error"]?.string.map { printable($0, limit: 100) }
-        let description = json["error_description"]?.string.map { printable($0, limit: 300) }
+        let error = json["error"]?.string.map { printable($0, limit: 100, scrubber) }
+        let description = json["error_description"]?.string.map { printable($0, limit: 300, scrubber) }
         return (error, description)
     }
 
-    /// The server's text shortened to `limit` characters, for a log line: control characters (a
-    /// CR or LF above all, which would start a forged line in the text log) and line separators
-    /// become "?". RFC 6749 §5.2 allows none of them in `error` or `error_description`.
-    static func printable(_ text: String, limit: Int) -> String {
-        let scalars = String(text.prefix(limit)).unicodeScalars.map { TextLogHandler.needsEscape($0) ? "?" : $0 }
+    /// The server's text for a log line: first every echo of our credentials is removed (before
+    /// shortening, so no prefix of a secret survives a cut), then it is shortened to `limit`
+    /// characters, and control characters (a CR or LF above all, which would start a forged line
+    /// in the text log) and line separators become "?". RFC 6749 §5.2 allows none of them in
+    /// `error` or `error_description`.
+    static func printable(_ text: String, limit: Int, _ scrubber: EchoScrubber = .none) -> String {
+        let scalars = String(scrubber.scrub(text).prefix(limit)).unicodeScalars.map { TextLogHandler.needsEscape($0) ? "?" : $0 }
         return String(String.UnicodeScalarView(scalars))
     }
 }

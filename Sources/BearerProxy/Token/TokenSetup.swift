@@ -34,7 +34,7 @@ struct TokenSetup {
             parameters: TokenRequest.Parameters(
                 clientID: config.clientID, authMethod: config.authMethod, scopes: config.scopes,
                 audience: config.audience, resources: config.resources, extraParameters: config.extraParameters,
-                keyID: config.keyID, signingAlgorithm: config.signingAlgorithm),
+                keyID: config.keyID, signingAlgorithm: config.signingAlgorithm, basicEncoding: config.basicEncoding),
             locator: locator, credentials: credentials, tls: tls,
             loop: loop, resolver: resolver, timeout: timeout, tlsMetrics: tlsMetrics)
     }

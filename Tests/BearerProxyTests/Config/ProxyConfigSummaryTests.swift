@@ -43,7 +43,7 @@ extension ConfigTests {
             #expect(summary.contains("upstream: https://api.example.com (certificate verified against system trust store)"))
             #expect(summary.contains("token url: https://auth.example.com/oauth2/token (certificate verified against system trust store)"))
             #expect(summary.contains("client_id: my-app"))
-            #expect(summary.contains("auth method: client_secret_basic"))
+            #expect(summary.contains("auth method: client_secret_basic (basic_encoding: form)"))
             #expect(summary.contains("scopes: a b"))
             #expect(summary.contains("admin: 127.0.0.1:9901 (/healthz, /readyz, /metrics)"))
             #expect(!summary.contains { $0.hasPrefix("WARNING") })

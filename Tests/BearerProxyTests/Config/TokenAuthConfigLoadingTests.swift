@@ -29,6 +29,19 @@ extension ConfigTests {
             #expect(config.summary().contains("token issuer: https://auth.example.com/realms/acme (endpoint found by discovery; certificate verified against system trust store)"))
         }
 
+        @Test("basic_encoding: form by default, raw when set; another value, another method or a ':' in a raw client_id is an error")
+        func basicEncoding() throws {
+            let base = Self.head + "\n  url: https://auth.example.com/t\n  client_secret: s"
+            #expect(try ConfigFixture.parse(base).token.basicEncoding == .form)
+            #expect(try ConfigFixture.parse(base + "\n  basic_encoding: raw").token.basicEncoding == .raw)
+            #expect(ConfigFixture.error(base + "\n  basic_encoding: plain")?.description
+                == "proxy.conf:7: token.basic_encoding: must be one of form, raw")
+            #expect(ConfigFixture.error(base + "\n  auth_method: client_secret_post\n  basic_encoding: raw")?.description
+                == "proxy.conf:8: token.basic_encoding: is not used with auth_method: client_secret_post")
+            let colon = base.replacingOccurrences(of: "client_id: my-app", with: "client_id: my:app") + "\n  basic_encoding: raw"
+            #expect(ConfigFixture.error(colon)?.description.contains("token.basic_encoding: raw cannot carry a client_id that contains") == true)
+        }
+
         @Test("url and issuer together, or neither, are errors naming the key")
         func urlXorIssuer() throws {
             let both = Self.head + "\n  url: https://a.example/t\n  issuer: https://a.example\n  client_secret: s"

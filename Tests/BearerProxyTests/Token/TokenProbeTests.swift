@@ -35,7 +35,7 @@ struct TokenProbeTests {
         let grant = TokenGrant(accessToken: Self.jwt, expiresIn: nil, scope: nil, expiry: 1_000_000_000, issuedAt: nil)
         let report = TokenProbe.describe(Self.config, metadata: nil, result: .success(grant), showToken: false)
         #expect(!report.succeeded)
-        #expect(report.lines.contains("lifetime: unusable (invalid token response: token is already expired)"))
+        #expect(report.lines.contains("lifetime: unusable (invalid token response: token is already expired (its exp has passed))"))
     }
 
     @Test("a failure names the endpoint's error and says when it is a configuration problem")

@@ -275,7 +275,7 @@ struct TokenProviderTests {
             #expect("\(result)".contains("too short"))
         }
         let second = TokenGrant(accessToken: "x", expiresIn: .seconds(1), scope: nil)
-        #expect(try TokenLifetime.of(second, defaultLifetime: .seconds(60), now: now).get() == .seconds(1))
+        #expect(try TokenLifetime.of(second, defaultLifetime: .seconds(60), now: now).get().0 == .seconds(1))
         let jwtShort = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil, expiry: now + 0.2, issuedAt: now)
         #expect(throws: TokenError.self) { try TokenLifetime.of(jwtShort, defaultLifetime: .seconds(60), now: now).get() }
     }
@@ -288,18 +288,88 @@ struct TokenProviderTests {
         let now = 1_700_000_000.0
         // Server clock 10 minutes ahead: exp - now would be 15 min, exp - iat is the real 5 min.
         let skewed = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil, expiry: now + 900, issuedAt: now + 600)
-        #expect(try TokenLifetime.of(skewed, defaultLifetime: .seconds(60), now: now).get() == .seconds(300))
+        #expect(try TokenLifetime.of(skewed, defaultLifetime: .seconds(60), now: now).get().0 == .seconds(300))
         let noIat = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil, expiry: now + 120, issuedAt: nil)
-        #expect(try TokenLifetime.of(noIat, defaultLifetime: .seconds(60), now: now).get() == .seconds(120))
+        #expect(try TokenLifetime.of(noIat, defaultLifetime: .seconds(60), now: now).get().0 == .seconds(120))
         let opaque = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil)
-        #expect(try TokenLifetime.of(opaque, defaultLifetime: .seconds(60), now: now).get() == .seconds(60))
+        #expect(try TokenLifetime.of(opaque, defaultLifetime: .seconds(60), now: now).get().0 == .seconds(60))
         // An exp far in the future is capped at a day rather than overflowing.
         let distant = TokenGrant(accessToken: "x", expiresIn: nil, scope: nil, expiry: 1e300, issuedAt: now)
-        #expect(try TokenLifetime.of(distant, defaultLifetime: .seconds(60), now: now).get() == .seconds(86_400))
-        #expect(try TokenLifetime.of(opaque, defaultLifetime: .seconds(900_000_000_000), now: now).get() == .seconds(86_400))
+        #expect(try TokenLifetime.of(distant, defaultLifetime: .seconds(60), now: now).get().0 == .seconds(86_400))
+        #expect(try TokenLifetime.of(opaque, defaultLifetime: .seconds(900_000_000_000), now: now).get().0 == .seconds(86_400))
         let parsed = try? TokenGrant.parse(Array(#"{"access_token":"\#(jwt(#"{"exp":1700000300,"iat":1700000000}"#))","token_type":"Bearer"}"#.utf8))
         #expect(parsed?.expiry == 1_700_000_300)
         #expect(parsed?.issuedAt == 1_700_000_000)
+    }
+
+    // An Entra ID-style answer whose JWT expires before expires_in says was refreshed too late:
+    // the resource server judges by exp.
+    @Test("the earlier of expires_in and the JWT's exp wins, exp measured on the server's clock (Date, else iat)")
+    func earlierExpiryWins() throws {
+        let now = 1_700_000_000.0
+        func lifetime(_ grant: TokenGrant) throws -> (Duration, TokenLifetime.Source) {
+            try TokenLifetime.of(grant, defaultLifetime: .seconds(60), now: now).get()
+        }
+        // exp 300 s after the server's Date, expires_in 3600: 300 s, by exp.
+        var early = TokenGrant(accessToken: "x", expiresIn: .seconds(3600), scope: nil, expiry: now + 300, issuedAt: now)
+        early.serverDate = now
+        #expect(try lifetime(early) == (.seconds(300), .jwtExp))
+        // The same with the server's clock 10 minutes ahead of ours: still 300 s, not 900.
+        var ahead = TokenGrant(accessToken: "x", expiresIn: .seconds(3600), scope: nil, expiry: now + 900, issuedAt: now + 600)
+        ahead.serverDate = now + 600
+        #expect(try lifetime(ahead) == (.seconds(300), .jwtExp))
+        // No Date header: the iat stands for the server's clock.
+        let noDate = TokenGrant(accessToken: "x", expiresIn: .seconds(3600), scope: nil, expiry: now + 900, issuedAt: now + 600)
+        #expect(try lifetime(noDate) == (.seconds(300), .jwtExp))
+        // Neither: our clock.
+        let bare = TokenGrant(accessToken: "x", expiresIn: .seconds(3600), scope: nil, expiry: now + 120, issuedAt: nil)
+        #expect(try lifetime(bare) == (.seconds(120), .jwtExp))
+        // exp later than expires_in: expires_in stands.
+        var later = TokenGrant(accessToken: "x", expiresIn: .seconds(300), scope: nil, expiry: now + 3600, issuedAt: now)
+        later.serverDate = now
+        #expect(try lifetime(later) == (.seconds(300), .expiresIn))
+    }
+
+    @Test("a token whose exp has passed is refused however long expires_in says it lasts")
+    func expiredJWTRefused() {
+        let now = 1_700_000_000.0
+        var stale = TokenGrant(accessToken: "x", expiresIn: .seconds(3600), scope: nil, expiry: now - 10, issuedAt: now - 3610)
+        stale.serverDate = now
+        let result = TokenLifetime.of(stale, defaultLifetime: .seconds(60), now: now)
+        #expect(throws: TokenError.invalidResponse("token is already expired (its exp has passed)")) { try result.get() }
+        // Through the provider: no token is handed out, and callers get an error.
+        let harness = ProviderHarness()
+        harness.ask()
+        harness.fetcher.answer(.success(stale))
+        #expect(harness.answerTokens == ["error"])
+        #expect(!harness.provider.status.hasValidToken)
+    }
+
+    @Test("the cache expires a token by its exp when that is earlier than expires_in")
+    func providerUsesEarlierExpiry() {
+        let harness = ProviderHarness()
+        let wall = harness.clock.wall.withLock { $0 }
+        var grant = TokenGrant(accessToken: "tok-1", expiresIn: .seconds(3600), scope: nil, expiry: wall + 120, issuedAt: wall)
+        grant.serverDate = wall
+        harness.ask()
+        harness.fetcher.answer(.success(grant))
+        #expect(harness.provider.status.secondsUntilExpiry == 120)
+        // Refreshed 12 s (10% of 120 s) before exp, not 60 s before the hour.
+        #expect(harness.scheduler.delays == [108_000_000_000])
+    }
+
+    @Test("expires_in 0 or negative is logged as a warning that names the default lifetime used instead")
+    func ignoredExpiresInWarning() throws {
+        let buffer = CapturingLogHandler.Buffer()
+        let harness = ProviderHarness(logger: CapturingLogHandler.logger(into: buffer))
+        let grant = try TokenGrant.parse(Array(#"{"access_token":"tok-1","expires_in":0}"#.utf8))
+        harness.ask()
+        harness.fetcher.answer(.success(grant))
+        #expect(harness.answerTokens == ["tok-1"])
+        #expect(buffer.text.contains("expires_in"))
+        #expect(buffer.text.contains("token.default_lifetime"))
+        #expect(buffer.text.contains("5m") || buffer.text.contains("300"))
+        #expect(harness.provider.status.secondsUntilExpiry == 300)
     }
 
     @Test("a token endpoint Date header more than a minute off the local clock is logged once; expiry still uses the local clock")

@@ -33,6 +33,40 @@ struct TokenRequestTests {
             + "Content-Length: \(body.utf8.count)\r\n" + Self.tail + body)
     }
 
+    // Glewlwyd 2.7 answers 403 to the §2.3.1 form of a secret with reserved characters.
+    @Test("basic_encoding raw sends id and secret as they are, joined by ':' and base64'd (RFC 7617)")
+    func basicRawEncoding() throws {
+        var parameters = TokenRequest.Parameters(clientID: "my-app", authMethod: .clientSecretBasic)
+        parameters.basicEncoding = .raw
+        let text = try Self.build(parameters, secret: "p%ss wörd:+/=")
+        let expected = "Authorization: Basic " + Data("my-app:p%ss wörd:+/=".utf8).base64EncodedString() + "\r\n"
+        #expect(text.contains(expected))
+        // The default stays the RFC 6749 form.
+        parameters.basicEncoding = .form
+        #expect(try Self.build(parameters, secret: "p%ss wörd:+/=").contains(
+            "Authorization: Basic " + Data("my-app:p%25ss%20w%C3%B6rd%3A%2B%2F%3D".utf8).base64EncodedString() + "\r\n"))
+    }
+
+    @Test("a refused Basic login logs a hint naming basic_encoding; a 400 or 403 hint names the scopes")
+    func refusalHints() {
+        func hint(_ method: ClientAuthMethod, _ encoding: TokenConfig.BasicEncoding = .form, scopes: [String] = [],
+                  for error: TokenError) -> String {
+            var parameters = TokenRequest.Parameters(clientID: "c", authMethod: method, scopes: scopes)
+            parameters.basicEncoding = encoding
+            return OAuthTokenFetcher.hint(for: error, parameters: parameters) ?? "-"
+        }
+        let forbidden = TokenError.rejected(status: 403, error: nil, errorDescription: nil)
+        let invalidClient = TokenError.rejected(status: 401, error: "invalid_client", errorDescription: nil)
+        #expect(hint(.clientSecretBasic, for: invalidClient).contains("token.basic_encoding: raw"))
+        #expect(hint(.clientSecretBasic, for: forbidden).contains("token.basic_encoding: raw"))
+        #expect(hint(.clientSecretBasic, for: forbidden).contains("token.scopes is empty"))
+        #expect(hint(.clientSecretBasic, scopes: ["read"], for: forbidden).contains("token.scopes are granted"))
+        #expect(hint(.clientSecretBasic, .raw, for: invalidClient).contains("expect form"))
+        #expect(!hint(.clientSecretPost, for: invalidClient).contains("basic_encoding"))
+        #expect(hint(.clientSecretPost, for: TokenError.rejected(status: 400, error: "invalid_scope", errorDescription: nil)).contains("scope"))
+        #expect(hint(.clientSecretBasic, for: TokenError.rejected(status: 503, error: nil, errorDescription: nil)) == "-")
+    }
+
     @Test("client_secret_post puts id and secret in the body, encoded, and sends no Authorization")
     func post() throws {
         var parameters = TokenRequest.Parameters(clientID: "my-app", authMethod: .clientSecretPost)

@@ -51,23 +51,89 @@ struct TokenResponseTests {
         #expect(try Self.grant(#"{"access_token":"t"}"#).accessToken == "t")
         #expect(try Self.grant(#"{"access_token":"t","token_type":"BEARER"}"#).accessToken == "t")
         #expect(try Self.grant(#"{"access_token":"t","token_type":null}"#).accessToken == "t")
-        #expect(throws: TokenError.invalidResponse(#"token_type is "mac", not Bearer"#)) {
+        #expect(throws: TokenError.unusable(#"token_type is "mac", not Bearer"#)) {
             try Self.grant(#"{"access_token":"t","token_type":"mac"}"#)
         }
     }
 
-    @Test("a body that is not a JSON object, or has no usable access_token, is refused with a reason")
+    @Test("a body that is not a JSON object, or has no access_token, is refused with a reason, as a transient failure")
     func refused() {
         for body in ["", "[]", #"["access_token"]"#, "not json", #"{"access_token":"t""#, #""t""#] {
             #expect(throws: TokenError.invalidResponse("body is not a JSON object"), "\(body)") { try Self.grant(body) }
         }
-        for body in ["{}", #"{"access_token":""}"#, #"{"access_token":42}"#, #"{"access_token":null}"#] {
+        for body in ["{}", #"{"access_token":42}"#, #"{"access_token":null}"#] {
             #expect(throws: TokenError.invalidResponse("no access_token"), "\(body)") { try Self.grant(body) }
         }
-        for token in ["a b", #"a\r\nX-Injected: 1"#, "=abc", "ab=c", "tök"] {
-            #expect(throws: TokenError.invalidResponse("access_token contains characters not allowed in a bearer header (RFC 6750 §2.1)"),
-                    "\(token)") { try Self.grant(#"{"access_token":"\#(token)"}"#) }
+        #expect(TokenError.invalidResponse("no access_token").kind == .transient)
+    }
+
+    // Salesforce issues `00D…!AQ…`: `!` is outside RFC 6750's b64token, and the proxy answered 503 forever.
+    @Test("any token of visible ASCII is used as it is: Salesforce's !, padding anywhere, quotes, commas")
+    func visibleASCIITokens() throws {
+        let salesforce = "00D5g000004XyZa!AQ4AQHs8p.Xq_RbQz2lA3uB9o1Nn5vJwYb7KpLmE0dFgHiJkLmNoPqRsTuVwXyZ"
+        let everyVisible = String(String.UnicodeScalarView((0x21...0x7E).map { Unicode.Scalar(UInt8($0)) }))
+        for token in [salesforce, "=abc", "ab=c", "a,b;c", #"a"b\c"#, "~", everyVisible] {
+            #expect(AccessToken.isValidBearerValue(token), "\(token)")
         }
+        let json = #"{"access_token":"\#(salesforce)","token_type":"Bearer","expires_in":7200}"#
+        #expect(try Self.grant(json).accessToken == salesforce)
+        let quoted = try Self.grant(#"{"access_token":"a\"b\\c"}"#)
+        #expect(quoted.accessToken == #"a"b\c"#)
+    }
+
+    @Test("a token that can never be a header value, or is not Bearer, is a configuration error (retried slowly)")
+    func unusableTokens() {
+        let cannotBeAHeader = TokenError.unusable(
+            "access_token contains a space, a control or a non-ASCII character, which a header field cannot carry")
+        for token in ["a b", #"a\r\nX-Injected: 1"#, #"a\nb"#, #"a\rb"#, #"a\u0000b"#, #"a\tb"#, #"a\u007fb"#, "tök", " ab", "ab "] {
+            #expect(throws: cannotBeAHeader, "\(token)") { try Self.grant(#"{"access_token":"\#(token)"}"#) }
+        }
+        #expect(throws: TokenError.unusable("access_token is empty")) { try Self.grant(#"{"access_token":""}"#) }
+        #expect(throws: TokenError.unusable(#"token_type is "N_A", not Bearer"#)) {
+            try Self.grant(#"{"access_token":"t","token_type":"N_A"}"#)
+        }
+        #expect(throws: TokenError.unusable(#"token_type is "DPoP", not Bearer"#)) {
+            try Self.grant(#"{"access_token":"t","token_type":"DPoP"}"#)
+        }
+        #expect(cannotBeAHeader.kind == .configuration)
+        #expect(TokenError.unusable("access_token is empty").kind == .configuration)
+    }
+
+    @Test("a 200 that carries error and no access_token is the error answer, classified as the same error in a 400")
+    func errorInA200() throws {
+        for body in [#"{"error":"invalid_client","error_description":"bad secret"}"#,
+                     #"{"error":"invalid_client","error_description":"bad secret","access_token":""}"#] {
+            #expect(throws: TokenError.rejected(status: 200, error: "invalid_client", errorDescription: "bad secret")) {
+                try Self.grant(body)
+            }
+        }
+        let rejected = TokenError.rejected(status: 200, error: "invalid_client", errorDescription: nil)
+        #expect(rejected.kind == TokenError.rejected(status: 400, error: "invalid_client", errorDescription: nil).kind)
+        #expect(rejected.kind == .configuration)
+        #expect(TokenError.rejected(status: 200, error: "temporarily_unavailable", errorDescription: nil).kind == .transient)
+        #expect(TokenError.rejected(status: 400, error: "temporarily_unavailable", errorDescription: nil).kind == .transient)
+        #expect("\(rejected)" == "token endpoint answered 200 with an error error=invalid_client")
+        // A token and an error together: the token is what the client asked for.
+        #expect(try Self.grant(#"{"access_token":"t","error":"odd"}"#).accessToken == "t")
+    }
+
+    @Test("an expires_in that is no positive number is reported, for the warning that names the lifetime used instead")
+    func ignoredExpiresIn() throws {
+        let cases: [(String, String?)] = [
+            ("0", "0"), ("-5", "-5"), (#""0""#, #""0""#), (#""soon""#, #""soon""#), ("true", "true"),
+            ("null", nil), ("60", nil), (#""60""#, nil),
+        ]
+        for (value, reported) in cases {
+            #expect(try Self.grant(#"{"access_token":"t","expires_in":\#(value)}"#).ignoredExpiresIn == reported, "\(value)")
+        }
+        #expect(try Self.grant(#"{"access_token":"t"}"#).ignoredExpiresIn == nil)
+    }
+
+    @Test("a grant never shows its token when printed")
+    func grantDescription() throws {
+        let grant = try Self.grant(#"{"access_token":"very-secret-token"}"#)
+        #expect(!"\(grant)".contains("very-secret-token"))
+        #expect(!String(describing: grant).contains("very-secret-token"))
     }
 
     @Test("a JWT access token gives exp and iat; a boolean claim is not a time")
@@ -98,7 +164,7 @@ struct TokenResponseTests {
         let details = TokenGrant.parseError(Array(#"{"error":"invalid_client\r\nx","error_description":"bad\n2026-01-01T00:00:00Z critical forged\u0000\u2028é"}"#.utf8))
         #expect(details.error == "invalid_client??x")
         #expect(details.description == "bad?2026-01-01T00:00:00Z critical forged??é")
-        #expect(throws: TokenError.invalidResponse(#"token_type is "mac?x", not Bearer"#)) {
+        #expect(throws: TokenError.unusable(#"token_type is "mac?x", not Bearer"#)) {
             try Self.grant(#"{"access_token":"t","token_type":"mac\nx"}"#)
         }
     }
