@@ -2,6 +2,7 @@ extension UpstreamConfig {
     static let keys = [
         "url", "ca_file", "insecure_http", "insecure_skip_verify",
         "connect_timeout", "response_timeout", "pool", "retry_unauthorized",
+        "replay_body_limit",
     ]
     static let poolKeys = ["max_idle", "idle_timeout"]
 
@@ -27,7 +28,8 @@ extension UpstreamConfig {
                     throw InvalidValue("must be one of \(names.joined(separator: ", "))" + KeySuggestion.hint(for: text, among: names))
                 }
                 return value
-            } ?? .invalidToken)
+            } ?? .invalidToken,
+            replayBodyLimit: try section.integer("replay_body_limit", in: 0...maxReplayBodyLimit) ?? defaultReplayBodyLimit)
     }
 }
 

@@ -18,8 +18,14 @@ public struct UpstreamConfig: Sendable, Equatable {
     public var poolMaxIdle: Int
     public var poolIdleTimeout: Duration
     /// Which upstream 401 answers make the proxy drop its token, fetch a new one and replay the
-    /// request once (a request without a body only).
+    /// request once (when its body, if any, was no larger than `replayBodyLimit`).
     public var retryUnauthorized: RetryUnauthorized
+    /// Request bodies up to this many bytes are kept while they stream, so that a 401 that
+    /// rejects the token can be answered by replaying the request with a new one; 0: never.
+    public var replayBodyLimit: Int
+    public static let defaultReplayBodyLimit = 64 * 1024
+    /// The largest `replay_body_limit` accepted: it is held in memory per request in flight.
+    public static let maxReplayBodyLimit = 16 << 20
 
     public enum RetryUnauthorized: String, Sendable, Equatable, CaseIterable {
         /// Only `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1).
@@ -38,9 +44,11 @@ public struct UpstreamConfig: Sendable, Equatable {
         responseTimeout: Duration = UpstreamConfig.defaultResponseTimeout,
         poolMaxIdle: Int = UpstreamConfig.defaultPoolMaxIdle,
         poolIdleTimeout: Duration = UpstreamConfig.defaultPoolIdleTimeout,
-        retryUnauthorized: RetryUnauthorized = .invalidToken
+        retryUnauthorized: RetryUnauthorized = .invalidToken,
+        replayBodyLimit: Int = UpstreamConfig.defaultReplayBodyLimit
     ) {
         self.retryUnauthorized = retryUnauthorized
+        self.replayBodyLimit = replayBodyLimit
         self.url = url
         self.caFile = caFile
         self.insecureSkipVerify = insecureSkipVerify

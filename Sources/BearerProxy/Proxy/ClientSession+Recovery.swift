@@ -7,29 +7,25 @@ import Glibc
 extension ClientSession {
     // MARK: Upstream 401
 
-    /// The upstream rejected our token. Drop it (if it is still the current one), get a new one
-    /// and replay the request once, when the request can be replayed: it has no body, so nothing
-    /// of it is lost. Returns false when the 401 must go to the client as it came.
+    /// The upstream answered 401. When the answer rejects the token (`upstream.retry_unauthorized`),
+    /// the token is dropped, whether or not this request can be replayed, so that the next request
+    /// gets a new one (the provider's minimum interval still applies). The request is then sent
+    /// once more with a new token when it was read in full and its body, if any, was kept
+    /// (`upstream.replay_body_limit`). Returns false when the 401 goes to the client as it came.
     func retryWithNewToken(after response: ResponseHead) -> Bool {
-        guard let exchange, let token = exchange.token, !exchange.retriedAfterUnauthorized,
-              exchange.requestComplete, Self.isReplayable(exchange.requestFraming) else { return false }
-        switch context.settings.retryUnauthorized {
-        case .never:
-            return false
-        case .any:
-            break
-        case .invalidToken:
-            // RFC 6750 §3.1: the resource server says the token itself is bad.
-            guard Self.saysInvalidToken(response) else { return false }
-        }
-        if context.tokens.invalidate(token) == .tooSoon { return false }
+        guard let exchange, let token = exchange.token, rejectsToken(response) else { return false }
+        let invalidation = context.tokens.invalidate(token)
+        guard !exchange.retriedAfterUnauthorized, exchange.requestComplete, exchange.replayBody != nil,
+              invalidation != .tooSoon else { return false }
         context.logger.info("upstream rejected the bearer token; retrying once with a new token", metadata: [
             "path": "\(exchange.head.targetString.split(separator: "?", maxSplits: 1).first ?? "")",
+            "body_bytes": "\(exchange.replayBody?.count ?? 0)",
         ])
         // The 401's body is not wanted: close rather than drain that connection.
         exchange.upstream?.close()
         exchange.upstream = nil
         exchange.retriedAfterUnauthorized = true
+        exchange.replaying = true
         exchange.response = nil
         exchange.responseBody = nil
         exchange.responseInput = []
@@ -43,6 +39,16 @@ extension ClientSession {
             tokenArrived(result)
         }
         return true
+    }
+
+    /// Whether this 401 says the token is bad, as `upstream.retry_unauthorized` reads it.
+    private func rejectsToken(_ response: ResponseHead) -> Bool {
+        switch context.settings.retryUnauthorized {
+        case .never: return false
+        case .any: return true
+        // RFC 6750 §3.1: the resource server says the token itself is bad.
+        case .invalidToken: return Self.saysInvalidToken(response)
+        }
     }
 
     static func isReplayable(_ framing: BodyFraming) -> Bool {

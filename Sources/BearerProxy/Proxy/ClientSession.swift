@@ -53,6 +53,12 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         /// The token this attempt carries, to drop it if the upstream rejects it.
         var token: AccessToken?
         var retriedAfterUnauthorized = false
+        /// The request body's payload as it streams up, kept so that a 401 rejecting the token can
+        /// be answered by sending the request again with a new one; nil once the body is larger
+        /// than `upstream.replay_body_limit` (the 401 is then relayed).
+        var replayBody: [UInt8]? = []
+        /// This attempt is the replay: the body is sent from `replayBody`, not read from the client.
+        var replaying = false
         var requestBytesForwarded: UInt64 = 0
         var responseHeadSent = false
 
@@ -188,10 +194,14 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             return
         }
         let keepAlive = head.version == .http1_1 && !head.hasToken("close", inFieldsNamed: "connection")
-        exchange = Exchange(
+        let exchange = Exchange(
             head: head, targetForm: form, requestFraming: framing,
             requestBody: BodyDecoder(framing: framing, limits: context.settings.httpLimits),
             clientKeepAlive: keepAlive, startedAt: EventLoop.now())
+        if case .contentLength(let length) = framing, length > UInt64(context.settings.replayBodyLimit) {
+            exchange.replayBody = nil  // announced too large to keep: not copied at all
+        }
+        self.exchange = exchange
         state = .waitingForToken
         client.deadline = 0
         context.tokens.token(on: loop) { [self] result in
@@ -275,10 +285,22 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         if Self.isReplayable(exchange.requestFraming) { exchange.upstreamHead = head }  // kept for a replay
         state = .exchanging
         upstream.write(head)
+        if exchange.replaying { writeKeptBody(to: upstream, exchange) }
         upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
         processBufferedInput()
         if state == .exchanging { upstream.flush() }
         updateReading()
+    }
+
+    /// The replay after a 401: the body read the first time, framed as the upstream head announced.
+    private func writeKeptBody(to upstream: Connection, _ exchange: Exchange) {
+        let body = exchange.replayBody ?? []
+        if exchange.requestFraming == .chunked {
+            if !body.isEmpty { body.withUnsafeBytes { upstream.writeChunk($0) } }
+            upstream.writeLastChunk()
+        } else if !body.isEmpty {
+            upstream.write(body)
+        }
     }
 
     /// Sends request body bytes upstream, re-framed as the upstream head announced.
@@ -287,9 +309,17 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         let chunked = exchange.requestFraming == .chunked
         let used: Int
         var forwarded = 0
+        let replayLimit = context.settings.replayBodyLimit
         do {
             used = try exchange.requestBody.decode(bytes) { payload in
                 forwarded += payload.count
+                if exchange.replayBody != nil {
+                    if exchange.replayBody!.count + payload.count <= replayLimit {
+                        exchange.replayBody!.append(contentsOf: payload)
+                    } else {
+                        exchange.replayBody = nil
+                    }
+                }
                 if chunked { upstream.writeChunk(payload) } else { upstream.write(payload) }
             }
         } catch {

@@ -13,6 +13,8 @@ struct SessionSettings: Sendable {
     /// Largest request body accepted; nil: no limit.
     var maxBodySize: UInt64?
     var retryUnauthorized: UpstreamConfig.RetryUnauthorized = .invalidToken
+    /// Request bodies up to this size are kept for a replay after a 401 (upstream.replay_body_limit).
+    var replayBodyLimit = UpstreamConfig.defaultReplayBodyLimit
     var maxConnections = LimitsConfig.defaultMaxConnections
 }
 

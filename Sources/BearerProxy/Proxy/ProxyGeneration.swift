@@ -81,7 +81,7 @@ final class ProxyGeneration: Sendable {
             headerTimeout: config.timeouts.headerRead, idleTimeout: config.timeouts.idle,
             bodyTimeout: config.timeouts.bodyRead, responseTimeout: config.upstream.responseTimeout,
             maxBodySize: config.limits.maxBodySize, retryUnauthorized: config.upstream.retryUnauthorized,
-            maxConnections: config.limits.maxConnections)
+            replayBodyLimit: config.upstream.replayBodyLimit, maxConnections: config.limits.maxConnections)
         let poolSettings = UpstreamPool.Settings(
             maxIdle: config.upstream.poolMaxIdle, idleTimeout: config.upstream.poolIdleTimeout,
             connectTimeout: config.upstream.connectTimeout)

@@ -52,6 +52,8 @@ final class ProxyHarness: Sendable {
         var upstreamBasePath = ""
         /// Appended to the config as top-level YAML (whole sections such as `timeouts:`).
         var extraYAML = ""
+        /// Appended inside `upstream:`, each key on its own line indented by two spaces.
+        var upstreamYAML = ""
         var logger = Logger(label: "itest.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
         var metrics = ProxyMetrics()
     }
@@ -151,7 +153,7 @@ final class ProxyHarness: Sendable {
               ca_file: \(caPath)
               connect_timeout: 2s
               response_timeout: \(options.upstreamResponseTimeout)
-            token:
+            \(options.upstreamYAML)token:
               \(options.discovery ? "issuer: https://localhost:\(tokenPort)" : "url: https://localhost:\(tokenPort)/oauth2/token")
               client_id: \(Self.clientID)
             \(credentialYAML)  ca_file: \(caPath)
