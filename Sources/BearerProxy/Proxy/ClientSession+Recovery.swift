@@ -153,7 +153,6 @@ extension ClientSession {
         exchange?.upstream?.close()
         exchange = nil
         input = []
-        context.openSessions -= 1
         context.connections.closed()
         context.sessionClosed(self)
         if graceful { client.closeAfterFlush(peerIsDone: peerIsDone) } else { client.close() }

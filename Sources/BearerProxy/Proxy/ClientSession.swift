@@ -77,7 +77,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     let client: Connection
-    let context: LoopContext
+    /// The configuration generation this session's current (or next) request runs on.
+    private(set) var context: LoopContext
     let clientAddress: String
     var state: State = .waitingForRequest
     var exchange: Exchange?
@@ -106,7 +107,6 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         client.delegate = self
         client.start()
         client.deadline = EventLoop.deadline(after: context.settings.idleTimeout)
-        context.openSessions += 1
         context.connections.opened()
         context.sessionOpened(self)
     }
@@ -149,6 +149,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             switch state {
             case .waitingForRequest:
                 guard !rest.isEmpty else { return offset }
+                if !headStarted { adoptLatestContext() }
                 let parsed: (head: RequestHead, consumed: Int)?
                 do {
                     parsed = try headParser.parse(rest)
@@ -181,6 +182,16 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     var headStarted = false
     /// Resumes where the last read left off, so a head arriving byte by byte is scanned once.
     lazy var headParser = RequestHeadParser(limits: context.settings.httpLimits)
+
+    /// Before a new request, moves to the newest configuration of this loop, so a reload reaches
+    /// keep-alive connections at their next request: its upstream, token profile, hosts, limits
+    /// and timeouts. The request in flight, if any, has finished on the one it started with.
+    func adoptLatestContext() {
+        let latest = context.latest
+        guard latest !== context else { return }
+        context = latest
+        headParser = RequestHeadParser(limits: latest.settings.httpLimits)
+    }
 
     // MARK: Phases
 

@@ -18,11 +18,14 @@ struct SessionSettings: Sendable {
     var maxConnections = LimitsConfig.defaultMaxConnections
 }
 
-/// What the sessions of one loop share: their upstream pool and the process-wide services.
+/// What the sessions of one loop share for one configuration generation: their upstream pool,
+/// the token provider, the rules and settings, and the process-wide services.
 ///
-/// A reload builds new contexts; sessions keep the context they started with until they close.
-/// @unchecked Sendable: `openSessions`, `sessions` and the pool are touched only on `loop.queue`;
-/// the rest is immutable (metrics handles are thread-safe).
+/// A reload builds new contexts and links each old one to its `successor`; a session moves to the
+/// newest context of its loop when its next request begins, so keep-alive connections take up
+/// a new configuration from their next request on (see `ClientSession.adoptLatestContext`).
+/// @unchecked Sendable: `successor` and the pool are touched only on `loop.queue`; the rest is
+/// immutable (metrics handles are thread-safe).
 final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
     let pool: UpstreamPool
@@ -36,12 +39,13 @@ final class LoopContext: @unchecked Sendable {
     /// Access log lines (`request`) go here; its level decides whether they are built at all.
     let accessLogger: Logger
     let accessLogQuery: Bool
-    var openSessions = 0
-    /// Open sessions, so a shutdown can close the idle keep-alive ones.
-    private var sessions: [ObjectIdentifier: ClientSession] = [:]
+    /// The open sessions of this loop, whatever generation they are on.
+    let sessions: SessionRegistry
+    /// The context that replaced this one on the same loop (set by a reload).
+    var successor: LoopContext?
 
     init(loop: EventLoop, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules, hosts: HostAllowlist,
-         settings: SessionSettings, logger: Logger, connections: ConnectionCounter,
+         settings: SessionSettings, logger: Logger, connections: ConnectionCounter, sessions: SessionRegistry,
          metrics: ProxyMetrics = ProxyMetrics(), accessLog: LogConfig = .defaults) {
         self.connections = connections
         self.hosts = hosts
@@ -52,6 +56,7 @@ final class LoopContext: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.metrics = metrics
+        self.sessions = sessions
         var access = logger
         access[metadataKey: "log"] = "access"
         // Access lines are info; above that level they are neither built nor written.
@@ -61,18 +66,47 @@ final class LoopContext: @unchecked Sendable {
         pool.metrics = metrics.pool
     }
 
+    /// The newest context of this loop: this one, or the last of its successors. On `loop.queue`.
+    var latest: LoopContext {
+        var context = self
+        while let next = context.successor { context = next }
+        return context
+    }
+
     func sessionOpened(_ session: ClientSession) {
-        sessions[ObjectIdentifier(session)] = session
+        sessions.opened(session)
         metrics.openClientConnections.increment()
     }
 
     func sessionClosed(_ session: ClientSession) {
-        sessions[ObjectIdentifier(session)] = nil
+        sessions.closed(session)
         metrics.openClientConnections.decrement()
+    }
+}
+
+/// The open sessions of one loop, across configuration generations, so a shutdown can close the
+/// idle keep-alive ones and count the rest.
+/// @unchecked Sendable: every property is touched only on `loop.queue`.
+final class SessionRegistry: @unchecked Sendable {
+    let loop: EventLoop
+    private var sessions: [ObjectIdentifier: ClientSession] = [:]
+
+    init(loop: EventLoop) {
+        self.loop = loop
+    }
+
+    var count: Int { sessions.count }
+
+    func opened(_ session: ClientSession) {
+        sessions[ObjectIdentifier(session)] = session
+    }
+
+    func closed(_ session: ClientSession) {
+        sessions[ObjectIdentifier(session)] = nil
     }
 
     /// Closes every session that is between requests. On `loop.queue`.
-    func closeIdleSessions() {
+    func closeIdle() {
         loop.assertOnLoop()
         for session in Array(sessions.values) { session.closeIfIdle() }
     }

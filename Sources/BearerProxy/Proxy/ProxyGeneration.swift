@@ -27,6 +27,17 @@ final class ProxyGeneration: Sendable {
         var logger: Logger
         /// Client connections open across all loops and generations (limits.max_connections).
         var connections = ConnectionCounter()
+        /// The open sessions of each loop (by loop index), across generations.
+        var sessions: [SessionRegistry]
+
+        init(group: EventLoopGroup, tokenLoop: EventLoop, resolver: AddressResolver, metrics: ProxyMetrics, logger: Logger) {
+            self.group = group
+            self.tokenLoop = tokenLoop
+            self.resolver = resolver
+            self.metrics = metrics
+            self.logger = logger
+            self.sessions = group.loops.map(SessionRegistry.init(loop:))
+        }
     }
 
     /// Builds contexts for `config`. Reuses `previous`'s token provider (and so its cached token)
@@ -92,17 +103,25 @@ final class ProxyGeneration: Sendable {
                 loop: loop,
                 pool: UpstreamPool(loop: loop, endpoint: upstreamEndpoint, settings: poolSettings, resolver: services.resolver),
                 tokens: tokens, rules: rules, hosts: hosts, settings: settings, logger: logger,
-                connections: services.connections, metrics: services.metrics, accessLog: config.log)
+                connections: services.connections, sessions: services.sessions[loop.index],
+                metrics: services.metrics, accessLog: config.log)
         }
         services.metrics.pool.capacity.set(config.upstream.poolMaxIdle * services.group.loops.count)
     }
 
-    /// A replaced generation: its pools stop keeping connections; its sessions run to their end.
-    /// `keepsProvider`: the next generation goes on with this one's token provider (and watcher).
-    func retire(keepsProvider: Bool) {
-        if !keepsProvider { credentialWatcher?.stop() }
-        for context in contexts {
+    /// A replaced generation: its pools stop keeping connections, and each of its contexts points
+    /// to `successor`'s on the same loop, where its sessions move at their next request. Its token
+    /// provider, unless `successor` goes on with it, stops refreshing and watching files: only a
+    /// request still in flight on this generation can ask it for a token.
+    func retire(successor: ProxyGeneration) {
+        let keepsProvider = successor.tokens === tokens
+        if !keepsProvider {
+            credentialWatcher?.stop()
+            tokens.retire()
+        }
+        for (context, next) in zip(contexts, successor.contexts) {
             context.loop.execute {
+                context.successor = next
                 context.pool.retired = true
                 context.pool.closeIdle()
             }

@@ -6,8 +6,9 @@ import Foundation
 import Logging
 
 extension ProxyServer {
-    /// SIGHUP: reads the config file (and the secret files it names) again and puts it in force
-    /// for new connections; open connections finish on the configuration they started with.
+    /// SIGHUP: reads the config file (and the secret files it names) again and puts it in force:
+    /// for new connections at once, and for open keep-alive connections from their next request
+    /// on (a request in flight finishes on the configuration it started with).
     /// An invalid file, or one that cannot be put in force (a bad CA file, a port in use), is
     /// rejected with a log line and the running configuration stays. Returns whether it took.
     @discardableResult
@@ -54,7 +55,6 @@ extension ProxyServer {
         // A shutdown may have begun while this generation was built (signals run on other queues).
         let swapped = current.state.withLock { state in
             guard !state.shuttingDown else { return false }
-            state.retired.append(state.generation)
             state.generation = generation
             state.listener = listener
             state.lastReloadError = nil
@@ -68,7 +68,7 @@ extension ProxyServer {
             Self.startAccepting(newListener, group: services.group, current: current)
             oldListener.close()
         }
-        old.retire(keepsProvider: !generation.startsNewProvider)
+        old.retire(successor: generation)
         if generation.startsNewProvider {
             generation.tokens.token(on: services.tokenLoop) { _ in }
             generation.credentialWatcher?.start()

@@ -19,8 +19,6 @@ public final class ProxyServer: Sendable {
     struct State {
         var generation: ProxyGeneration
         var listener: Listener
-        /// Replaced generations whose sessions may still be open (a shutdown drains them too).
-        var retired: [ProxyGeneration] = []
         var lastReloadError: String?
         var shuttingDown = false
     }
@@ -99,23 +97,25 @@ public final class ProxyServer: Sendable {
     /// requests in flight to finish, then closes idle upstream connections and calls `completion`.
     /// `/readyz` answers 503 while draining.
     public func shutdown(drainTimeout: Duration, completion: @escaping @Sendable () -> Void) {
-        let (listener, generations) = current.state.withLock { state in
+        let (listener, generation) = current.state.withLock { state in
             state.shuttingDown = true
-            return (state.listener, [state.generation] + state.retired)
+            return (state.listener, state.generation)
         }
         listener.close()
-        for generation in generations { generation.credentialWatcher?.stop() }
+        // Retired generations stopped their watchers when they were replaced.
+        generation.credentialWatcher?.stop()
         logger.info("shutting down: no longer accepting connections", metadata: ["drain_timeout": "\(drainTimeout)"])
-        let contexts = generations.flatMap(\.contexts)
+        let contexts = generation.contexts
+        let registries = services.sessions
         let deadline = EventLoop.deadline(after: drainTimeout)
         let queue = DispatchQueue(label: "bearer-proxy.drain")
         let (logger, admin, heartbeat) = (self.logger, self.admin, self.heartbeat)
         @Sendable func check() {
             // Sessions that finished a request since the last check are idle now: close them too.
-            let open = contexts.reduce(0) { sum, context in
-                sum + context.loop.queue.sync {
-                    context.closeIdleSessions()
-                    return context.openSessions
+            let open = registries.reduce(0) { sum, sessions in
+                sum + sessions.loop.queue.sync {
+                    sessions.closeIdle()
+                    return sessions.count
                 }
             }
             if open == 0 || EventLoop.now() >= deadline {

@@ -27,6 +27,8 @@ final class TokenProvider: Sendable {
         /// A refresh was asked for (rotation, rejected token) and has not started yet.
         var refreshRequested = false
         var skewWarned = false
+        /// A reload replaced this provider: it no longer refreshes on its own (see `retire`).
+        var retired = false
         /// When a rejected-but-kept token was last reported at warning level (0: never).
         var lastKeptRejectionWarning: UInt64 = 0
         var counters = Status(hasValidToken: false, fetches: 0)
@@ -79,7 +81,7 @@ final class TokenProvider: Sendable {
         let now = clock.uptimeNanoseconds()
         let decision: Decision = state.withLock { state in
             if let token = state.token, now < token.expiresAt {
-                let refresh = !state.fetching && state.isDue(token: token, at: now, policy)
+                let refresh = !state.fetching && !state.retired && state.isDue(token: token, at: now, policy)
                 if refresh { Self.begin(&state, at: now) }
                 return .ready(token, refresh: refresh)
             }
@@ -152,6 +154,15 @@ final class TokenProvider: Sendable {
         return outcome
     }
 
+    /// A reload replaced this provider with another. From now on it fetches only when a request
+    /// still in flight on the old configuration finds no valid token: no timer refreshes, no
+    /// refresh ahead of expiry, no reaction to credential files. So a retired configuration stops
+    /// asking the token endpoint as soon as no request uses it.
+    func retire() {
+        state.withLock { $0.retired = true }
+        logger.debug("token provider retired by a reload")
+    }
+
     /// The secret or key changed on disk: fetch a new token with it as soon as allowed, without
     /// waiting for the current one to expire. A pending backoff from a rejection no longer applies.
     func credentialsChanged() {
@@ -172,7 +183,7 @@ final class TokenProvider: Sendable {
     func refreshIfDue() {
         let now = clock.uptimeNanoseconds()
         let start: Bool = state.withLock { state in
-            guard !state.fetching, state.isDue(token: state.token, at: now, policy) else { return false }
+            guard !state.retired, !state.fetching, state.isDue(token: state.token, at: now, policy) else { return false }
             Self.begin(&state, at: now)
             return true
         }
@@ -316,7 +327,7 @@ final class TokenProvider: Sendable {
     }
 
     private func scheduleCheck(at deadline: UInt64, now: UInt64) {
-        guard policy.refreshProactively else { return }
+        guard policy.refreshProactively, !state.withLock({ $0.retired }) else { return }
         scheduler.schedule(deadline > now ? deadline - now : 0) { [weak self] in
             self?.refreshIfDue()
         }

@@ -50,7 +50,7 @@ extension Integration {
             #expect(try busy.readResponse().status == 200)
         }
 
-        @Test("a valid new config is put in force for new connections; an open connection keeps working")
+        @Test("a valid new config is put in force for new connections, and for an open keep-alive connection from its next request")
         func reloadGoodConfig() async throws {
             let harness = try ProxyHarness()
             defer { harness.stop() }
@@ -64,8 +64,9 @@ extension Integration {
             #expect(harness.proxy.reload(path: try harness.writeConfig(yaml), environment: [:]))
 
             #expect(try harness.client().exchange(harness.get("/after")).bodyText == "target=/v2/after")
-            // Still open, still on the generation it started with.
-            #expect(try old.exchange(harness.get("/again")).bodyText == "target=/again")
+            // A connection opened before the reload (most client pools hold one open) takes the new
+            // configuration at its next request.
+            #expect(try old.exchange(harness.get("/again")).bodyText == "target=/v2/again")
             let ready = try harness.admin("/readyz")
             #expect(ready.status == 200)  // same token settings: the cached token was kept
             #expect(ready.bodyText.contains("\"config_generation\":2"))
@@ -82,6 +83,40 @@ extension Integration {
             #expect(harness.proxy.reload(path: try harness.writeConfig(yaml), environment: [:]))
             try await poll("the new provider's first fetch") { harness.tokenEndpoint.requestCount == 2 }
             #expect(try harness.client().exchange(harness.get("/x")).status == 200)
+        }
+
+        /// With a client that keeps one connection open, a reload never took effect, and the
+        /// replaced provider went on fetching tokens for as long as that connection lived.
+        @Test("new token settings reach a kept-alive connection at its next request; the replaced provider stops fetching")
+        func reloadReachesKeptAliveConnection() async throws {
+            let harness = try ProxyHarness(.init(tokenBehaviour: .issue(expiresIn: 2)))
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            let client = try harness.client()
+            #expect(try client.exchange(harness.get("/before")).status == 200)
+            let oldToken = try #require(harness.upstream.requests.last?.values(of: "authorization").first)
+
+            let yaml = harness.configYAML.replacingOccurrences(of: "min_request_interval:", with: "scopes: [after-reload]\n  min_request_interval:")
+            #expect(yaml != harness.configYAML)
+            #expect(harness.proxy.reload(path: try harness.writeConfig(yaml), environment: [:]))
+            let reloadedAt = harness.tokenEndpoint.requestCount
+            try await poll("the new provider's first fetch") {
+                harness.tokenEndpoint.requests.contains { TestTokenEndpoint.form($0.body)["scope"] == ["after-reload"] }
+            }
+
+            #expect(try client.exchange(harness.get("/after")).status == 200)
+            let newToken = try #require(harness.upstream.requests.last?.values(of: "authorization").first)
+            #expect(newToken != oldToken)
+            // Fetched by the new configuration (the test endpoint puts the scope into the token).
+            #expect(newToken.contains("-scope-after-reload-"), "\(newToken)")
+
+            // The old provider would refresh its 2 s tokens every ~1.8 s; it asks no more.
+            try await Task.sleep(for: .seconds(3))
+            let oldScopeRequests = harness.tokenEndpoint.requests.dropFirst(reloadedAt).filter {
+                TestTokenEndpoint.form($0.body)["scope"] == nil
+            }.count
+            #expect(oldScopeRequests == 0, "the replaced provider fetched \(oldScopeRequests) more tokens")
+            #expect(try client.exchange(harness.get("/later")).status == 200)
         }
 
         @Test("an invalid new config is rejected with a log line and the old one stays in force")

@@ -94,9 +94,11 @@ final class TestTokenEndpoint: Sendable {
                 guard request.method == "POST", form["grant_type"] == ["client_credentials"] else {
                     return .json(400, #"{"error":"unsupported_grant_type"}"#)
                 }
+                // The scope asked for, in the token, so a test can tell which configuration fetched it.
+                let scope = form["scope"]?.first.map { "-scope-" + $0.replacingOccurrences(of: " ", with: "+") } ?? ""
                 let token = state.issued.withLock { issued in
                     // Header and payload are real base64url JSON; the tail makes each token distinctive.
-                    let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJpdGVzdCJ9.itest-token-\(issued.count + 1)-\(UInt32.random(in: 0...UInt32.max))"
+                    let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJpdGVzdCJ9.itest-token-\(issued.count + 1)\(scope)-\(UInt32.random(in: 0...UInt32.max))"
                     issued.append(token)
                     return token
                 }
