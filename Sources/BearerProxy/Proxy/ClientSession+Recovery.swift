@@ -73,7 +73,8 @@ extension ClientSession {
     func fail(_ error: ProxyError, answering request: RequestHead? = nil) {
         guard state != .closed else { return }
         let responseStarted = exchange?.responseHeadSent ?? false
-        let toHEAD = (request ?? exchange?.head)?.isHEAD ?? false
+        let refused = request ?? exchange?.head
+        let toHEAD = refused?.isHEAD ?? false
         if error.side == .downstream {
             context.logger.debug("rejected request", metadata: ["client": "\(clientAddress)", "reason": "\(error)"])
         }
@@ -90,7 +91,8 @@ extension ClientSession {
             close(graceful: false)
             return
         }
-        client.write(ErrorResponse.bytes(for: error, close: !keepAlive, toHEAD: toHEAD))
+        let connection = ForwardingRules.ClientConnection(open: keepAlive, clientVersion: refused?.version ?? .http1_1)
+        client.write(ErrorResponse.bytes(for: error, connection: connection, toHEAD: toHEAD))
         if keepAlive {
             client.flush()
             state = .waitingForRequest

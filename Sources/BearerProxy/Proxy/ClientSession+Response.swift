@@ -73,7 +73,8 @@ extension ClientSession {
             exchange.response = head
             exchange.upstream?.deadline = EventLoop.deadline(after: context.settings.responseTimeout)  // now: silence within the body
             exchange.responseBody = BodyDecoder(framing: framing, limits: context.settings.upstreamHTTPLimits)
-            client.write(context.rules.clientHead(for: head, framing: exchange.clientFraming, close: !exchange.clientKeepAlive))
+            let connection = ForwardingRules.ClientConnection(open: exchange.clientKeepAlive, clientVersion: exchange.head.version)
+            client.write(context.rules.clientHead(for: head, framing: exchange.clientFraming, connection: connection))
             exchange.responseHeadSent = true
         }
         let rest = exchange.responseInput

@@ -204,7 +204,11 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             fail(error, answering: head)
             return
         }
-        let keepAlive = head.version == .http1_1 && !head.hasToken("close", inFieldsNamed: "connection")
+        // RFC 9112 §9.3: HTTP/1.1 persists unless `close`; an HTTP/1.0 client asks with `keep-alive`
+        // (Appendix C.2.2), as ab and older Java and PHP stacks do.
+        let keepAlive = head.version == .http1_1
+            ? !head.hasToken("close", inFieldsNamed: "connection")
+            : head.hasToken("keep-alive", inFieldsNamed: "connection") && !head.hasToken("close", inFieldsNamed: "connection")
         let exchange = Exchange(
             head: head, targetForm: form, requestFraming: framing,
             requestBody: BodyDecoder(framing: framing, limits: context.settings.httpLimits),

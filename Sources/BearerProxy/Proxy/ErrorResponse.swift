@@ -22,14 +22,16 @@ enum ErrorResponse {
 
     /// A complete response. Errors from the client's side of the exchange close the connection.
     /// `toHEAD`: the request was HEAD, so the response ends at its head (RFC 9110 §9.3.2).
-    static func bytes(for error: ProxyError, close: Bool, toHEAD: Bool = false) -> [UInt8] {
+    static func bytes(for error: ProxyError, connection: ForwardingRules.ClientConnection, toHEAD: Bool = false) -> [UInt8] {
         let (code, reason, name) = status(for: error)
         var extra: [(String, String)] = []
         if code == 405 { extra.append(("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")) }
         if case .tokenUnavailable(let tokenError) = error {
             extra.append(("Retry-After", String(tokenError.retryAfterSeconds)))
         }
-        return json(status: code, reason: reason, error: name, detail: error.description, extraFields: extra, close: close, toHEAD: toHEAD)
+        if connection == .keepAlive { extra.append(("Connection", "keep-alive")) }
+        return json(status: code, reason: reason, error: name, detail: error.description, extraFields: extra,
+                    close: connection == .close, toHEAD: toHEAD)
     }
 
     /// With `toHEAD` only the head is sent: its Content-Length is the length a GET would get, and

@@ -216,9 +216,25 @@ struct ForwardingRules: Sendable {
         }
     }
 
+    /// What the response's own `Connection` field says about the client connection.
+    enum ClientConnection: Equatable {
+        /// Nothing: an HTTP/1.1 connection stays open by default.
+        case persistent
+        /// `Connection: keep-alive`, which an HTTP/1.0 client needs to keep the connection open
+        /// (RFC 9112 §9.3 and Appendix C.2.2).
+        case keepAlive
+        /// `Connection: close`: the proxy closes after this response.
+        case close
+
+        /// For a client of `version` whose connection stays open or not.
+        init(open: Bool, clientVersion: HTTPVersion) {
+            self = !open ? .close : clientVersion == .http1_0 ? .keepAlive : .persistent
+        }
+    }
+
     /// The response head sent to the client: status line in our version, the upstream's fields
     /// less hop-by-hop ones, then our framing and connection fields.
-    func clientHead(for head: ResponseHead, framing: ClientFraming, close: Bool) -> [UInt8] {
+    func clientHead(for head: ResponseHead, framing: ClientFraming, connection: ClientConnection) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(head.raw.count + 64)
         out.append(contentsOf: "HTTP/1.1 ".utf8)
@@ -239,8 +255,10 @@ struct ForwardingRules: Sendable {
         if framing == .chunked {
             Self.appendField(name: "Transfer-Encoding", value: Array("chunked".utf8), to: &out)
         }
-        if close {
-            Self.appendField(name: "Connection", value: Array("close".utf8), to: &out)
+        switch connection {
+        case .persistent: break
+        case .keepAlive: Self.appendField(name: "Connection", value: Array("keep-alive".utf8), to: &out)
+        case .close: Self.appendField(name: "Connection", value: Array("close".utf8), to: &out)
         }
         out.append(contentsOf: "\r\n".utf8)
         return out
@@ -248,7 +266,7 @@ struct ForwardingRules: Sendable {
 
     /// An interim (1xx) response passed to the client as the upstream sent it, less hop-by-hop fields.
     func clientInterimHead(for head: ResponseHead) -> [UInt8] {
-        clientHead(for: head, framing: .none, close: false)
+        clientHead(for: head, framing: .none, connection: .persistent)
     }
 
     // MARK: Field helpers

@@ -80,6 +80,53 @@ extension Integration {
             #expect(harness.upstream.requests.first?.requestLine == "GET /old HTTP/1.1")
         }
     
+        // ab, older Java and PHP stacks send HTTP/1.0 with Connection: keep-alive; every answer
+        // came with Connection: close, so each request paid for a new connection.
+        @Test("an HTTP/1.0 client that asks for keep-alive keeps its connection while response lengths are known")
+        func http10KeepAlive() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+
+            let client = try harness.client()
+            for target in ["/one", "/two"] {
+                let response = try client.exchange("GET \(target) HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: Keep-Alive\r\n\r\n")
+                #expect(response.status == 200)
+                #expect(response.bodyText == "target=\(target)")
+                #expect(response.value(of: "connection") == "keep-alive")
+                #expect(response.value(of: "content-length") == "\(response.body.count)")
+            }
+            #expect(!client.peerClosed)
+            #expect(harness.upstream.requests.map(\.target) == ["/one", "/two"])
+
+            // A body whose length the client cannot know (chunked upstream): delimited by close.
+            harness.upstream.respond { _ in
+                .raw(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".utf8))
+            }
+            let chunked = try client.exchange("GET /three HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+            #expect(chunked.value(of: "connection") == "close")
+            #expect(chunked.bodyText == "hello")
+            #expect(client.peerClosed)
+        }
+
+        @Test("an HTTP/1.0 proxy error answer to a keep-alive client says keep-alive and leaves the connection open")
+        func http10KeepAliveAfterError() async throws {
+            var options = ProxyHarness.Options()
+            options.upstreamResponseTimeout = "500ms"
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.delayAnswers(milliseconds: 1500)
+
+            let client = try harness.client()
+            let timedOut = try client.exchange("GET /slow HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+            #expect(timedOut.status == 504)
+            #expect(timedOut.value(of: "connection") == "keep-alive")
+            harness.upstream.delayAnswers(milliseconds: 0)
+            let next = try client.exchange("GET /next HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+            #expect(next.status == 200)
+        }
+
         @Test("a pipelined POST with a body and a GET behind it in the same write are both forwarded intact, in order")
         func pipelinedBodyThenGet() async throws {
             let harness = try ProxyHarness()
