@@ -278,6 +278,16 @@ def build_app(args) -> Flask:
                 401,
                 {"WWW-Authenticate": 'Basic realm="interop"'},
             )
+        elif mode == "echo_credentials":
+            # Servers that copy what they were sent into error_description exist; the proxy must
+            # never repeat any of it (log, /readyz, the 503 body).
+            event["outcome"] = "echo_credentials"
+            sent = f"Authorization: {request.headers.get('Authorization')} client_secret={request.form.get('client_secret')}"
+            response = (jsonify(error="invalid_client", error_description=f"bad credentials ({sent})"), 401)
+        elif mode == "error_in_200":
+            # An error answer with status 200, which golang.org/x/oauth2 also reads as an error.
+            event["outcome"] = "error_in_200"
+            response = (jsonify(error="invalid_client", error_description="client disabled (sent with status 200)"), 200)
         else:
             response = server.create_token_response()
             event["outcome"] = str(response.status_code)
