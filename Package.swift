@@ -27,6 +27,8 @@ let package = Package(
             name: "CYAML",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // Linux epoll (sys/epoll.h), which the Glibc module does not import; no library to link.
+        .systemLibrary(name: "CEpoll"),
         // One-line forwarders for the OpenSSL macros Swift cannot import. No logic.
         .target(
             name: "COpenSSLShims",
@@ -46,6 +48,7 @@ let package = Package(
                 "BearerSync",
                 .product(name: "Logging", package: "swift-log"),
                 "CYAML",
+                "CEpoll",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

@@ -1,3 +1,4 @@
+import CEpoll
 import Dispatch
 import Synchronization
 
@@ -8,15 +9,39 @@ protocol Expirable: AnyObject {
     func expire()
 }
 
-/// A serial queue and the resources shared by everything pinned to it.
+/// A serial queue that owns one epoll set, and the resources shared by everything pinned to it.
 ///
-/// Every connection lives on one loop for its whole life, so per-loop state (the read buffer,
-/// the upstream pool, the timeout list) needs no lock.
+/// The loop's API, in the manner of redis's `ae`:
+/// - `register(_:fd:)` adds a descriptor to the epoll set once, edge-triggered for input, output
+///   and the peer's half-close; `deregister(_:)` removes it before it is closed. A handler hears
+///   `handleEvents(_:)` with what became ready, and reads or writes until EAGAIN itself.
+/// - `defer(_:)` runs a handler's `runDeferred()` once more on this loop, after the current
+///   batch: for work an edge will not announce again (a read cut short by its budget, input that
+///   TLS already holds, reading resumed after a pause).
+/// - `execute(_:)` runs a closure on the loop; `track(_:)` watches a deadline.
+///
+/// One Dispatch read source watches the epoll descriptor; its handler drains `epoll_wait(…, 0)`,
+/// a bounded number of events per wake-up (see `eventsPerWakeup`). Every connection lives on one
+/// loop for its whole life, so per-loop state (the read buffer, the upstream pool, the timeout
+/// list, the handlers) needs no lock.
 /// @unchecked Sendable: `queue`, `index` and `readBuffer`'s address are immutable; all other
 /// stored properties, and the bytes of `readBuffer`, are touched only on `queue`.
 public final class EventLoop: @unchecked Sendable {
     public let queue: DispatchQueue
     public let index: Int
+
+    /// The epoll set, made when the first descriptor is registered (-1 before).
+    var epollFD: Int32 = -1
+    var epollSource: (any DispatchSourceRead)?
+    /// Registered handlers by the token stored in their epoll event. Tokens are never reused, so
+    /// an event still queued for a descriptor closed earlier in the batch finds no handler.
+    var handlers: [UInt64: any EventHandler] = [:]
+    var nextToken: UInt64 = 1
+    /// Handlers to run again after the current batch (see `defer(_:)`), and whether a pass is queued.
+    var deferred: [any EventHandler] = []
+    var deferredPassQueued = false
+    /// Where `epoll_wait` writes; `eventsPerWait` entries.
+    let events: UnsafeMutablePointer<epoll_event>
 
     /// Scratch space for one read at a time. Bytes read here are handed to a delegate and must be
     /// consumed or copied before the delegate returns; one shared buffer keeps idle connections small.
@@ -36,9 +61,15 @@ public final class EventLoop: @unchecked Sendable {
         // one thread per core, instead of a thread per queue that hands work back and forth.
         self.queue = DispatchQueue(label: "\(label).\(index)", target: .global())
         self.readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
+        self.events = .allocate(capacity: Self.eventsPerWait)
     }
 
     deinit {
+        if let epollSource {
+            epollSource.setEventHandler(handler: nil)
+            epollSource.cancel()  // its cancel handler closes the epoll descriptor
+        }
+        events.deallocate()
         // libdispatch traps when a suspended source is released: resume it, then cancel.
         if let timer = sweepTimer {
             timer.setEventHandler(handler: nil)

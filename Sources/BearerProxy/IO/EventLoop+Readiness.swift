@@ -1,0 +1,119 @@
+import CEpoll
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What an edge says a descriptor became ready for.
+struct Readiness: OptionSet, Sendable {
+    let rawValue: UInt8
+    /// Input, the end of the input, or an error: the next read reports which.
+    static let readable = Readiness(rawValue: 1)
+    /// Room for output, or an error: the next write reports which.
+    static let writable = Readiness(rawValue: 2)
+    /// The peer shut down its side (or the connection hung up): read until end of stream, even
+    /// after a short read, since no further edge will announce the end.
+    static let peerClosed = Readiness(rawValue: 4)
+}
+
+/// Something registered with a loop's epoll set.
+protocol EventHandler: AnyObject {
+    /// What became ready since the last call. Hang-up and error count as readable and writable,
+    /// so the next system call reports the real error or the end of the stream (as redis `ae` does).
+    func handleEvents(_ ready: Readiness)
+    /// Work asked for with `EventLoop.defer(_:)`.
+    func runDeferred()
+}
+
+extension EventLoop {
+    /// `epoll_wait` fills at most this many events per call.
+    static let eventsPerWait = 64
+    /// Events handled per wake-up before the queue is yielded, so that timers and other work on
+    /// this queue are not held back by a busy set: with the epoll descriptor still readable,
+    /// libdispatch wakes the loop again right after. 256 events of a few microseconds each keep
+    /// one run of the handler around a millisecond.
+    static let eventsPerWakeup = 256
+
+    private static let inputEvents = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
+    private static let outputEvents = EPOLLOUT.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
+
+    /// Adds `fd` to this loop's epoll set, edge-triggered for input, output and the peer's
+    /// half-close, once for its whole life. Returns the token to deregister it with.
+    func register(_ handler: any EventHandler, fd: Int32) throws(IOError) -> UInt64 {
+        assertOnLoop()
+        if epollFD < 0 { try openEpollSet() }
+        let token = nextToken
+        nextToken += 1
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+        event.data.u64 = token
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
+            throw IOError("epoll_ctl(ADD)", errno: errno)
+        }
+        handlers[token] = handler
+        return token
+    }
+
+    /// Removes `fd` from the epoll set; call before closing it. Events already fetched for it in
+    /// the current batch are dropped (its token no longer names a handler).
+    func deregister(fd: Int32, token: UInt64) {
+        assertOnLoop()
+        guard handlers.removeValue(forKey: token) != nil else { return }
+        var event = epoll_event()
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &event)
+    }
+
+    /// Runs `handler.runDeferred()` on this loop once the current batch is done. Asking twice before
+    /// it runs runs it twice; handlers keep their own "already asked" state where that matters.
+    func `defer`(_ handler: any EventHandler) {
+        deferred.append(handler)
+        guard !deferredPassQueued else { return }
+        deferredPassQueued = true
+        queue.async { [self] in runDeferredPass() }
+    }
+
+    private func runDeferredPass() {
+        deferredPassQueued = false
+        let batch = deferred
+        deferred = []
+        for handler in batch { handler.runDeferred() }
+    }
+
+    private static func readiness(_ events: UInt32) -> Readiness {
+        var ready: Readiness = []
+        if events & inputEvents != 0 { ready.insert(.readable) }
+        if events & outputEvents != 0 { ready.insert(.writable) }
+        if events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 { ready.insert(.peerClosed) }
+        return ready
+    }
+
+    private func openEpollSet() throws(IOError) {
+        let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard fd >= 0 else { throw IOError("epoll_create1", errno: errno) }
+        epollFD = fd
+        // The one Dispatch source of this loop's sockets: libdispatch watches the epoll descriptor
+        // (readable while any registered descriptor has an event) and calls us on `queue`.
+        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        source.setEventHandler { [weak self] in self?.handleReadySet() }
+        source.setCancelHandler { _ = Glibc.close(fd) }
+        epollSource = source
+        source.resume()
+    }
+
+    /// Drains the epoll set, at most `eventsPerWakeup` events, handing each to its handler.
+    private func handleReadySet() {
+        var handled = 0
+        while handled < Self.eventsPerWakeup {
+            let count = Int(epoll_wait(epollFD, events, Int32(Self.eventsPerWait), 0))
+            guard count > 0 else { return }
+            for i in 0..<count {
+                let event = events[i]
+                // Looked up per event: a handler closed by an earlier event of this batch is gone.
+                guard let handler = handlers[event.data.u64] else { continue }
+                handler.handleEvents(Self.readiness(event.events))
+            }
+            handled += count
+            if count < Self.eventsPerWait { return }
+        }
+    }
+}
