@@ -3,32 +3,34 @@ import Dispatch
 import Glibc
 #endif
 
-/// A listening TCP socket whose accept source hands each new connection to a loop.
+/// A listening TCP socket in an event loop's epoll set, handing each new connection on.
 ///
-/// Accepting happens on the listener's serial queue (its own, or a loop's); the accepted
-/// descriptor is then owned by the loop that `onAccept` gives it to.
-/// @unchecked Sendable: `fd`, `address` and the source are set in `init`; `source` is cancelled and
-/// `paused` is touched only on `queue`.
-public final class Listener: @unchecked Sendable {
+/// Accepting happens on its loop (an event loop of the proxy, or one of its own); the accepted
+/// descriptor is then owned by whichever loop `onAccept` gives it to.
+/// @unchecked Sendable: `fd`, `address` and `loop` are set in `init`; everything else is touched
+/// only on `loop.queue`.
+public final class Listener: @unchecked Sendable, EventHandler {
     public let address: SocketAddress
     private let fd: Int32
-    private let queue: DispatchQueue
-    private let source: any DispatchSourceRead
+    private let loop: EventLoop
+    private var token: UInt64 = 0
     private var onAccept: (@Sendable (Int32, SocketAddress) -> Void)?
+    /// Out of descriptors: accepting waits for `acceptRetryDelay`, whatever the edges say.
     private var paused = false
     private var closed = false
 
     static let backlog: Int32 = 1024
-    /// Connections accepted per readiness event before the queue runs other work.
+    /// Connections accepted per pass before the loop serves its other connections; the rest are
+    /// accepted in a deferred pass, since the listening socket's edge will not come again for them.
     static let acceptsPerEvent = 64
     /// After running out of descriptors, accepting pauses this long instead of spinning.
     static let acceptRetryDelay: DispatchTimeInterval = .milliseconds(100)
 
     /// Binds and listens on `address` (port 0 picks a free port; see `address.port` afterwards).
     /// Connections wait in the backlog until `start(onAccept:)`.
-    /// `queue`: where accepting runs (an event loop's queue saves a thread hand-off per connection);
-    /// by default a queue of its own. `start` and `close` must not be called on it.
-    public init(binding requested: SocketAddress, label: String, queue acceptQueue: DispatchQueue? = nil) throws(IOError) {
+    /// `loop`: where accepting runs (an event loop of the proxy saves a thread hand-off per
+    /// connection); by default a loop of its own. `start` and `close` must not be called on it.
+    public init(binding requested: SocketAddress, label: String, loop: EventLoop? = nil) throws(IOError) {
         let fd = try Socket.makeStream(family: requested.family)
         Socket.setReuseAddress(fd)
         if requested.family == AF_INET6 {
@@ -53,37 +55,53 @@ public final class Listener: @unchecked Sendable {
         }
         self.address = SocketAddress(storage: storage, length: length)
         self.fd = fd
-        self.queue = acceptQueue ?? DispatchQueue(label: label)
-        self.source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: self.queue)
-        source.setEventHandler { [unowned self] in self.acceptAll() }
-        source.setCancelHandler { Socket.close(fd) }
+        let loop = loop ?? EventLoop(index: 0, label: label)
+        self.loop = loop
+        let registered: Result<UInt64, IOError> = loop.queue.sync {
+            Result { () throws(IOError) in try loop.register(self, fd: fd) }
+        }
+        switch registered {
+        case .success(let token):
+            self.token = token
+        case .failure(let error):
+            Socket.close(fd)
+            throw error
+        }
     }
 
     /// Starts accepting; `onAccept` gets each new non-blocking descriptor and the peer's address.
     public func start(onAccept: @escaping @Sendable (Int32, SocketAddress) -> Void) {
-        dispatchPrecondition(condition: .notOnQueue(queue))
-        queue.sync {
+        dispatchPrecondition(condition: .notOnQueue(loop.queue))
+        loop.queue.sync {
+            guard !closed else { return }
             self.onAccept = onAccept
-            source.resume()
+            // Connections that reached the backlog before now raised their edge already.
+            loop.defer(self)
         }
     }
 
     /// Stops accepting and closes the listening socket. Connections already accepted go on.
     public func close() {
-        dispatchPrecondition(condition: .notOnQueue(queue))
-        queue.sync {
+        dispatchPrecondition(condition: .notOnQueue(loop.queue))
+        loop.queue.sync {
             guard !closed else { return }
             closed = true
-            if paused || onAccept == nil { source.resume() }
-            source.cancel()
+            loop.deregister(fd: fd, token: token)
+            Socket.close(fd)
         }
     }
 
+    func handleEvents(_ ready: Readiness) {
+        if ready.contains(.readable) { acceptAll() }
+    }
+
+    func runDeferred() {
+        acceptAll()
+    }
+
     private func acceptAll() {
-        // Bounded, so that a flood of connections cannot hold the queue (an event loop's) for
-        // long: the read source fires again while the backlog is not empty.
+        guard !paused, !closed, onAccept != nil else { return }
         for _ in 0..<Self.acceptsPerEvent {
-            guard !closed else { return }
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let client = withUnsafeMutablePointer(to: &storage) {
@@ -93,6 +111,7 @@ public final class Listener: @unchecked Sendable {
             }
             if client >= 0 {
                 onAccept?(client, SocketAddress(storage: storage, length: length))
+                if closed { return }
                 continue
             }
             switch errno {
@@ -101,19 +120,19 @@ public final class Listener: @unchecked Sendable {
             case EINTR, ECONNABORTED, EPROTO:
                 continue
             case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                // Out of descriptors or memory: the pending connection stays readable, so back off.
+                // Out of descriptors or memory: the pending connection stays queued; try again later.
                 paused = true
-                source.suspend()
-                queue.asyncAfter(deadline: .now() + Self.acceptRetryDelay) { [self] in
-                    guard paused, !closed else { return }
+                loop.queue.asyncAfter(deadline: .now() + Self.acceptRetryDelay) { [self] in
                     paused = false
-                    source.resume()
+                    acceptAll()
                 }
                 return
             default:
                 return
             }
         }
+        // The budget ran out with connections possibly still waiting: no new edge announces them.
+        loop.defer(self)
     }
 }
 

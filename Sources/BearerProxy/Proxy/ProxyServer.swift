@@ -156,7 +156,7 @@ public final class ProxyServer: Sendable {
     static func bind(_ hostPort: HostPort, label: String, group: EventLoopGroup) throws(StartupError) -> Listener {
         let address = try address(hostPort, label: label)
         do {
-            return try Listener(binding: address, label: "bearer-proxy.accept", queue: group.loops[0].queue)
+            return try Listener(binding: address, label: "bearer-proxy.accept", loop: group.loops[0])
         } catch {
             throw StartupError(description: "cannot listen on \(hostPort): \(error)")
         }
