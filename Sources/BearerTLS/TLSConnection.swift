@@ -6,17 +6,16 @@ internal import Glibc
 internal import Darwin
 #endif
 
-/// SSL wrapper over an already-connected non-blocking socket fd (SSL_set_fd;
-/// OpenSSL does the syscalls).
+/// SSL wrapper over an already-connected non-blocking socket fd (through `SocketBIO`; OpenSSL
+/// makes the system calls).
 ///
-/// Not thread-safe: owned by one serial queue, the one that owns the socket's
-/// Dispatch sources. Never blocks: every operation returns `.wantRead` or
+/// Not thread-safe: owned by one serial queue, the one whose event loop watches
+/// the socket. Never blocks: every operation returns `.wantRead` or
 /// `.wantWrite` when the socket is not ready, and the caller repeats the same
 /// call once it is. Does NOT close the fd (the caller owns it).
 ///
-/// OpenSSL writes with write(2), so a write (even an alert OpenSSL sends on
-/// its own) to a peer that has gone raises SIGPIPE: the process must ignore
-/// SIGPIPE, and then sees EPIPE as `.failed(kind: .io)`.
+/// Writes go out with send(MSG_NOSIGNAL): a write (even an alert OpenSSL sends
+/// on its own) to a peer that has gone is EPIPE, `.failed(kind: .io)`, never a SIGPIPE.
 public final class TLSConnection {
     /// Where the connection is in its life. OpenSSL forbids SSL_shutdown
     /// during the handshake and after a fatal error, so shutdown consults this.
@@ -36,6 +35,8 @@ public final class TLSConnection {
     /// Client side: the name sessions are cached under (RFC 8446 §4.6.1).
     let sessionKey: String
     var phase: Phase = .handshaking
+    /// Outlives `pointer`'s BIO (freed in `deinit` after the SSL).
+    private let socket: SocketBIO
 
     /// Client side when `context` is a client context. `serverName`: host name
     /// (sent as SNI and verified with SSL_set1_host) or an IP literal
@@ -54,12 +55,14 @@ public final class TLSConnection {
         self.context = context
         self.pointer = pointer
         self.sessionKey = expected?.cacheKey ?? ""
+        self.socket = SocketBIO(fd: fileDescriptor)
         // For the C callbacks; this object outlives every call into `pointer`.
         SSL_set_ex_data(pointer, 0, Unmanaged.passUnretained(self).toOpaque())
-        // A socket BIO made by SSL_set_fd does not close the fd when freed.
-        guard SSL_set_fd(pointer, fileDescriptor) == 1 else {
-            throw OpenSSLErrorQueue.error(.configuration, "SSL_set_fd failed")
+        // Our socket BIO (it never closes the fd); the SSL owns it from here, and `deinit` frees both.
+        guard let bio = socket.makeBIO() else {
+            throw OpenSSLErrorQueue.error(.configuration, "cannot make the socket BIO")
         }
+        SSL_set_bio(pointer, bio, bio)
         if context.isClient {
             try expectServer(named: expected)
             if let session = context.mostRecentSession(for: sessionKey) {
@@ -158,10 +161,16 @@ public final class TLSConnection {
     }
 
     /// True when OpenSSL holds input not yet returned by `read`: decrypted bytes, or raw bytes
-    /// read ahead from the socket. When false after a read, the socket itself is the only source
-    /// of more data, so the caller may wait for readability instead of reading until want-read.
+    /// read ahead from the socket.
     public var hasBufferedInput: Bool {
         SSL_has_pending(pointer) == 1
+    }
+
+    /// True when nothing more can be read without the socket announcing it: OpenSSL holds no
+    /// input, and its last socket read returned less than it asked for (or EAGAIN, or the end).
+    /// An edge-triggered caller may then wait for the next edge instead of reading until want-read.
+    public var isDrained: Bool {
+        socket.state.pointee.drained && SSL_has_pending(pointer) != 1
     }
 
     public var isHandshakeComplete: Bool {

@@ -85,6 +85,37 @@ struct TLSConnectionTests {
         #expect(downstream.received == payload)
     }
 
+    // An edge-triggered loop stops reading when isDrained says so; a wrong "drained" loses data.
+    @Test("isDrained: true after a read that emptied the socket, false while the socket or OpenSSL still holds input")
+    func drained() throws {
+        let pair = try TLSFixture().pair()
+        #expect(pair.handshake().client == .done(0))
+        // Let the client take the server's post-handshake messages (session tickets) first.
+        _ = pair.readOutcome(pair.client)
+        let small = Array("HTTP/1.1 204 No Content\r\n\r\n".utf8)
+        _ = small.withUnsafeBytes { pair.server.write($0) }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        #expect(buffer.withUnsafeMutableBytes { pair.client.read(into: $0) } == .done(small.count))
+        #expect(pair.client.isDrained)
+
+        // Far more than one read-ahead buffer: after the first read, the socket still holds more.
+        let large = [UInt8](repeating: 7, count: 150_000)
+        var written = 0
+        while written < large.count, case .done(let n) = large[written...].withUnsafeBytes({ pair.server.write($0) }) {
+            written += n
+        }
+        guard case .done(let first) = buffer.withUnsafeMutableBytes({ pair.client.read(into: $0) }) else {
+            Issue.record("no data")
+            return
+        }
+        #expect(first > 0)
+        #expect(!pair.client.isDrained)
+        var total = first
+        while case .done(let n) = buffer.withUnsafeMutableBytes({ pair.client.read(into: $0) }) { total += n }
+        #expect(total == written)
+        #expect(pair.client.isDrained)
+    }
+
     @Test("read reports closed after the peer's close_notify")
     func closeNotify() throws {
         let pair = try TLSFixture().pair()

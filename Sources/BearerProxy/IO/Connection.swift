@@ -349,10 +349,11 @@ final class Connection: @unchecked Sendable, Expirable, EventHandler {
                 }
             }
             delegate?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-            // A short plain read emptied the socket: bytes arriving later raise a new edge, so the
-            // read that would only say EAGAIN is skipped. TLS reads go on until OpenSSL asks for
-            // more input, since a record boundary says nothing about what the socket still holds.
-            if tls == nil, n < buffer.count, !peerClosed {
+            // A short read emptied the socket: bytes arriving later raise a new edge, so the read
+            // that would only say EAGAIN is skipped. For TLS, OpenSSL's last socket read must have
+            // been short and nothing may be left in its buffers (`isDrained`). Not after the peer's
+            // FIN was announced: its edge has come, and the end of stream must still be read.
+            if !peerClosed, tls?.isDrained ?? (n < buffer.count) {
                 readable = false
                 return
             }
