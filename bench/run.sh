@@ -13,7 +13,7 @@
 # VmHWM, reset before each run through /proc/PID/clear_refs (nginx: summed over its processes).
 #
 # usage: bench/run.sh [-r ROUNDS] [-d SECONDS] [-c "CASES"] [--no-build] [--no-chart] [--counts]
-#   cases: small64 small256 idle1000 newconn large256 upload256 (default: all, in this order:
+#   cases: small64 small256 small4 idle1000 newconn large256 upload256 (default: all, in this order:
 #          RSS is what the process holds, and heap taken by 1 MiB transfers is kept afterwards,
 #          so the cases that report idle memory run before the big ones)
 #   --counts: after the rounds of each case, one more run per proxy under `perf stat` that counts
@@ -28,7 +28,7 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
-CASES=${CASES:-"small64 small256 idle1000 newconn large256 upload256"}
+CASES=${CASES:-"small64 small256 small4 idle1000 newconn large256 upload256"}
 BUILD=1; CHART=1; COUNTS=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 for c in $CASES; do
-  case $c in small64|small256|large256|upload256|idle1000|newconn) ;; *) echo "run.sh: unknown case $c" >&2; exit 2 ;; esac
+  case $c in small64|small256|small4|large256|upload256|idle1000|newconn) ;; *) echo "run.sh: unknown case $c" >&2; exit 2 ;; esac
 done
 TOKEN_LIFETIME=${TOKEN_LIFETIME:-120}
 REFRESH_MARGIN=10
@@ -288,6 +288,7 @@ printf 'case\tproxy\tround\tcpu_ms\thwm_kib\trss_after_kib\tidle_rss_kib\tidle_r
 case_load() {
   case $1 in
     small64|idle1000|newconn) conns=64 ;;
+    small4) conns=4 ;;  # the load a sidecar most often sees
     *) conns=256 ;;
   esac
   path=/small

@@ -13,6 +13,7 @@ meta = json.load(open(os.path.join(rdir, "meta.json")))
 CASE_TITLES = {
     "small64": "small, 64 conns",
     "small256": "small, 256 conns",
+    "small4": "small, 4 conns",
     "large256": "1 MiB down, 256 conns",
     "upload256": "1 MiB up, 256 conns",
     "idle1000": "small 64 + 1000 idle",
@@ -163,6 +164,10 @@ for c in ("small64", "small256"):
             target(f"{CASE_TITLES[c]}: CPU/request <= 1.0x", f"{r['cpu_per_1k']:.2f}x", r["cpu_per_1k"] <= 1.0, "" if r["cpu_per_1k"] <= 1 else f"over by {(r['cpu_per_1k'] - 1) * 100:.0f}%")
         if r["p99"] is not None:
             target(f"{CASE_TITLES[c]}: p99 <= nginx", f"{r['p99']:.2f}x", r["p99"] <= 1.0, "" if r["p99"] <= 1 else f"over by {(r['p99'] - 1) * 100:.0f}%")
+if "newconn" in summary:
+    r = summary["newconn"]["ratio"]
+    if r["rps"] is not None:
+        target(f"{CASE_TITLES['newconn']}: throughput >= 1.0x", f"{r['rps']:.2f}x", r["rps"] >= 1.0, "" if r["rps"] >= 1 else f"short by {(1 - r['rps']) * 100:.0f}%")
 for c in ("large256", "upload256"):
     if c in summary:
         r = summary[c]["ratio"]

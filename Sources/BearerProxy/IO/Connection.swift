@@ -445,6 +445,13 @@ final class Connection: @unchecked Sendable, Expirable, EventHandler {
 
     private func beginLinger() {
         guard phase == .open else { return }
+        // The peer said it sends nothing more, and nothing unread waits: the last read emptied the
+        // socket and no edge has come since. A close now sends FIN, never a reset, so there is
+        // nothing to linger for (and no shutdown and read that would only say EAGAIN).
+        if peerIsDone, !readable, !(tls?.hasBufferedInput ?? false) {
+            close()
+            return
+        }
         if let tls, tls.isHandshakeComplete { _ = tls.shutdown() }
         phase = .lingering
         delegate = nil

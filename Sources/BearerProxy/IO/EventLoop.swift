@@ -13,7 +13,7 @@ protocol Expirable: AnyObject {
 ///
 /// The loop's API, in the manner of redis's `ae`:
 /// - `register(_:fd:)` adds a descriptor to the epoll set once, edge-triggered for input, output
-///   and the peer's half-close; `deregister(_:)` removes it before it is closed. A handler hears
+///   and the peer's half-close; `deregister(fd:token:)` forgets it before it is closed. A handler hears
 ///   `handleEvents(_:)` with what became ready, and reads or writes until EAGAIN itself.
 /// - `defer(_:)` runs a handler's `runDeferred()` once more on this loop, after the current
 ///   batch: for work an edge will not announce again (a read cut short by its budget, input that

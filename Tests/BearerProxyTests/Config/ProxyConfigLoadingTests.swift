@@ -15,7 +15,7 @@ extension ConfigTests {
                 url: EndpointURL(scheme: "https", host: "api.example.com", port: 443, path: "")))
             #expect(config.upstream.connectTimeout == .seconds(5))
             #expect(config.upstream.responseTimeout == .seconds(60))
-            #expect(config.upstream.poolMaxIdle == 64)
+            #expect(config.upstream.poolMaxIdle == 256)
             #expect(config.upstream.poolIdleTimeout == .seconds(60))
             #expect(config.token.url == EndpointURL(scheme: "https", host: "auth.example.com", port: 443, path: "/oauth2/token"))
             #expect(config.token.clientID == "my-app")
