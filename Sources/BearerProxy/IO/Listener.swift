@@ -56,6 +56,7 @@ public final class Listener: @unchecked Sendable, EventHandler {
         self.address = SocketAddress(storage: storage, length: length)
         self.fd = fd
         let loop = loop ?? EventLoop(index: 0, label: label)
+        dispatchPrecondition(condition: .notOnQueue(loop.queue))
         self.loop = loop
         let registered: Result<UInt64, IOError> = loop.queue.sync {
             Result { () throws(IOError) in try loop.register(self, fd: fd) }
