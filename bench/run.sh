@@ -13,7 +13,7 @@
 # VmHWM, reset before each run through /proc/PID/clear_refs (nginx: summed over its processes).
 #
 # usage: bench/run.sh [-r ROUNDS] [-d SECONDS] [-c "CASES"] [--no-build] [--no-chart] [--counts]
-#   cases: small64 small256 small4 idle1000 newconn large256 upload256 (default: all, in this order:
+#   cases: small64 small256 small4 small64log idle1000 newconn large256 upload256 (default: all, in this order:
 #          RSS is what the process holds, and heap taken by 1 MiB transfers is kept afterwards,
 #          so the cases that report idle memory run before the big ones)
 #   --counts: after the rounds of each case, one more run per proxy under `perf stat` that counts
@@ -28,7 +28,7 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
-CASES=${CASES:-"small64 small256 small4 idle1000 newconn large256 upload256"}
+CASES=${CASES:-"small64 small256 small4 small64log idle1000 newconn large256 upload256"}
 BUILD=1; CHART=1; COUNTS=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 for c in $CASES; do
-  case $c in small64|small256|small4|large256|upload256|idle1000|newconn) ;; *) echo "run.sh: unknown case $c" >&2; exit 2 ;; esac
+  case $c in small64|small256|small4|small64log|large256|upload256|idle1000|newconn) ;; *) echo "run.sh: unknown case $c" >&2; exit 2 ;; esac
 done
 TOKEN_LIFETIME=${TOKEN_LIFETIME:-120}
 REFRESH_MARGIN=10
@@ -51,6 +51,10 @@ POOL=${POOL:-256}
 UPSTREAM_WORKERS=${UPSTREAM_WORKERS:-1}
 WRK_THREADS=${WRK_THREADS:-1}
 UP=${UP_PORT:-18443}; TOK=${TOK_PORT:-18444}; SINK=${SINK_PORT:-18445}; NGX=${NGX_PORT:-18081}; BP=${BP_PORT:-18082}
+# small64log runs a second pair, both as users run them: nginx with its access_log on, bearer-proxy
+# with the shipped defaults (no pool or log settings: log.level info, access log on).
+NGXL=${NGXL_PORT:-18083}; BPL=${BPL_PORT:-18084}; TOKL=${TOKL_PORT:-18446}
+WITH_LOG=0; case " $CASES " in *" small64log "*) WITH_LOG=1 ;; esac
 IDLE_CONNS=1000
 
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
@@ -77,7 +81,8 @@ fi
 [ -x "$bin" ] || die "no $bin (run without --no-build)"
 
 # --- ports must be free ----------------------------------------------------------------------
-for p in $UP $TOK $SINK $NGX $BP; do
+ports="$UP $TOK $SINK $NGX $BP"; [ "$WITH_LOG" = 1 ] && ports+=" $NGXL $BPL $TOKL"
+for p in $ports; do
   if [ -n "$(ss -Htln "sport = :$p")" ]; then
     die "port $p is in use on this machine ($(ss -Htlnp "sport = :$p" | head -1)); set UP_PORT/TOK_PORT/SINK_PORT/NGX_PORT/BP_PORT"
   fi
@@ -85,13 +90,13 @@ done
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # --- everything started here is stopped on exit --------------------------------------------------
-rm -f "$out/ref.pid" "$out/upstream.pid" # stale files from a killed run (the ports are free, so no nginx of ours runs)
+rm -f "$out/ref.pid" "$out/ref-log.pid" "$out/upstream.pid" # stale files from a killed run (the ports are free, so no nginx of ours runs)
 pids=(); cur_pids=() # long-lived peers; load generators of the current run
 cleanup() {
   set +e
   pids+=("${cur_pids[@]}")
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for f in "$out/ref.pid" "$out/upstream.pid"; do [ -s "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; done
+  for f in "$out/ref.pid" "$out/ref-log.pid" "$out/upstream.pid"; do [ -s "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; done
   sleep 0.5
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   wait 2>/dev/null
@@ -234,6 +239,27 @@ log:
   level: ${BP_LOG_LEVEL:-warning}
 CONF
 "$bin" check-config --config proxy.conf >"$rdir/check-config.log" 2>&1 || die "bearer-proxy check-config failed: $(cat "$rdir/check-config.log")"
+if [ "$WITH_LOG" = 1 ]; then
+  sed -e "s/listen 127.0.0.1:$NGX;/listen 127.0.0.1:$NGXL;/" -e "s#pid $out/ref.pid;#pid $out/ref-log.pid;#" \
+      -e "0,/access_log off;/s##access_log $out/logs/ref-access.log;#" ref.conf > ref-log.conf
+  cat > proxy-log.conf <<CONF
+listen: 127.0.0.1:$BPL
+upstream:
+  url: https://localhost:$UP
+  ca_file: $out/ca.pem
+token:
+  url: https://localhost:$TOKL/token
+  client_id: bench
+  client_secret_file: $out/client_secret
+  ca_file: $out/ca.pem
+  refresh_margin: ${REFRESH_MARGIN}s
+admin:
+  enabled: false
+limits:
+  max_body_size: 2097152
+CONF
+  "$bin" check-config --config proxy-log.conf >>"$rdir/check-config.log" 2>&1 || die "bearer-proxy check-config (defaults) failed"
+fi
 
 # --- start the peers -----------------------------------------------------------------------------
 wait_http() { # url [curl args...]: up to 10 s for a 2xx
@@ -250,10 +276,29 @@ nginx -p "$out" -c "$out/ref.conf" || die "reference nginx did not start (logs/r
 "$bin" --config proxy.conf 2>"$rdir/bearer-proxy.log" & bp_pid=$!; pids+=($bp_pid)
 wait_http "http://127.0.0.1:$NGX/small" || die "reference nginx did not answer on :$NGX"
 wait_http "http://127.0.0.1:$BP/small" || die "bearer-proxy did not answer on :$BP (see $rdir/bearer-proxy.log)"
+if [ "$WITH_LOG" = 1 ]; then
+  rm -f "$out/logs/ref-access.log"
+  # Its own token server, so that the token check above stays about the main bearer-proxy.
+  python3 "$here/token_server.py" 127.0.0.1 $TOKL leaf.pem leaf.key bench secret-for-bench "$TOKEN_LIFETIME" \
+    2>"$rdir/token_server-log.log" & pids+=($!)
+  wait_http "https://127.0.0.1:$TOKL/count" --cacert ca.pem || die "second token server did not answer"
+  nginx -p "$out" -c "$out/ref-log.conf" || die "reference nginx with access_log did not start"
+  "$bin" --config proxy-log.conf 2>"$rdir/bearer-proxy-access.log" & bpl_pid=$!; pids+=($bpl_pid)
+  wait_http "http://127.0.0.1:$NGXL/small" || die "reference nginx (access_log) did not answer on :$NGXL"
+  wait_http "http://127.0.0.1:$BPL/small" || die "bearer-proxy (defaults) did not answer on :$BPL"
+fi
 
-ngx_pids() { local m; m=$(cat "$out/ref.pid"); echo "$m" $(pgrep -P "$m"); }
-pids_of() { if [ "$1" = nginx ]; then ngx_pids; else echo "$bp_pid"; fi; }
-port_of() { if [ "$1" = nginx ]; then echo $NGX; else echo $BP; fi; }
+ngx_pids() { local m; m=$(cat "$out/${1:-ref}.pid"); echo "$m" $(pgrep -P "$m"); }
+pids_of() { # proxy [case]
+  if [ "${2:-}" = small64log ]; then
+    if [ "$1" = nginx ]; then ngx_pids ref-log; else echo "$bpl_pid"; fi
+  elif [ "$1" = nginx ]; then ngx_pids; else echo "$bp_pid"; fi
+}
+port_of() { # proxy [case]
+  if [ "${2:-}" = small64log ]; then
+    if [ "$1" = nginx ]; then echo $NGXL; else echo $BPL; fi
+  elif [ "$1" = nginx ]; then echo $NGX; else echo $BP; fi
+}
 cpu_ms() { local t=0 a; for p in "$@"; do read -r -a a < "/proc/$p/stat"; t=$((t + a[13] + a[14])); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
 status_kib() { local key=$1 t=0 v; shift; for p in "$@"; do v=$(awk -v k="$key:" '$1 == k {print $2}' "/proc/$p/status"); t=$((t + ${v:-0})); done; echo $t; }
 reset_hwm() { for p in "$@"; do echo 5 > "/proc/$p/clear_refs" 2>/dev/null || true; done; }
@@ -287,7 +332,7 @@ printf 'case\tproxy\tround\tcpu_ms\thwm_kib\trss_after_kib\tidle_rss_kib\tidle_r
 # see their caller's locals).
 case_load() {
   case $1 in
-    small64|idle1000|newconn) conns=64 ;;
+    small64|small64log|idle1000|newconn) conns=64 ;;
     small4) conns=4 ;;  # the load a sidecar most often sees
     *) conns=256 ;;
   esac
@@ -300,7 +345,7 @@ case_load() {
 }
 run_one() { # case proxy round
   local cs=$1 proxy=$2 round=$3 port ps conns path idle_pid="" ready idle_rss=- idle_res=-
-  port=$(port_of "$proxy"); ps=$(pids_of "$proxy")
+  port=$(port_of "$proxy" "$cs"); ps=$(pids_of "$proxy" "$cs")
   local args=(--latency --timeout 10s -t"$WRK_THREADS" -d"${DURATION}s")
   case_load "$cs"
   local raw="$rdir/raw/$cs-$proxy-$round.txt"
@@ -340,7 +385,7 @@ for sc in read write readv writev sendto recvfrom sendmsg recvmsg epoll_wait epo
 done
 count_one() { # case proxy
   local cs=$1 proxy=$2 port ps conns path d=$(( DURATION < 5 ? DURATION : 5 ))
-  port=$(port_of "$proxy"); ps=$(pids_of "$proxy")
+  port=$(port_of "$proxy" "$cs"); ps=$(pids_of "$proxy" "$cs")
   local args=(--timeout 10s -t"$WRK_THREADS" -d"${d}s")
   case_load "$cs"
   local raw="$rdir/raw/counts-$cs-$proxy.txt" pf="$rdir/raw/counts-$cs-$proxy.perf"

@@ -14,6 +14,7 @@ CASE_TITLES = {
     "small64": "small, 64 conns",
     "small256": "small, 256 conns",
     "small4": "small, 4 conns",
+    "small64log": "small 64, access logs, defaults",
     "large256": "1 MiB down, 256 conns",
     "upload256": "1 MiB up, 256 conns",
     "idle1000": "small 64 + 1000 idle",
