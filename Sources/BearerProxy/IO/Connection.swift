@@ -445,12 +445,17 @@ final class Connection: @unchecked Sendable, Expirable, EventHandler {
 
     private func beginLinger() {
         guard phase == .open else { return }
-        // The peer said it sends nothing more, and nothing unread waits: the last read emptied the
-        // socket and no edge has come since. A close now sends FIN, never a reset, so there is
-        // nothing to linger for (and no shutdown and read that would only say EAGAIN).
-        if peerIsDone, !readable, !(tls?.hasBufferedInput ?? false) {
-            close()
-            return
+        // The peer said it sends nothing more. If nothing unread waits either, a close now sends
+        // FIN, never a reset, so there is nothing to linger for: one read tells (an edge for bytes
+        // that came after our last read may not have been handled yet, so `readable` cannot).
+        if peerIsDone, !(tls?.hasBufferedInput ?? false) {
+            switch try? Socket.read(fd, into: loop.readBuffer) {
+            case .wouldBlock?, .eof?, nil:
+                close()
+                return
+            case .done?:
+                peerIsDone = false  // it did send more: linger in full
+            }
         }
         if let tls, tls.isHandshakeComplete { _ = tls.shutdown() }
         phase = .lingering
