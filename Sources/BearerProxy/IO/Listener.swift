@@ -30,9 +30,19 @@ public final class Listener: @unchecked Sendable, EventHandler {
     /// Connections wait in the backlog until `start(onAccept:)`.
     /// `loop`: where accepting runs (an event loop of the proxy saves a thread hand-off per
     /// connection); by default a loop of its own. `start` and `close` must not be called on it.
-    public init(binding requested: SocketAddress, label: String, loop: EventLoop? = nil) throws(IOError) {
+    /// `reusePort`: SO_REUSEPORT, so that one listening socket per loop can share the address and
+    /// the kernel spreads new connections over them (each reaches exactly one loop).
+    public init(binding requested: SocketAddress, label: String, loop: EventLoop? = nil, reusePort: Bool = false) throws(IOError) {
         let fd = try Socket.makeStream(family: requested.family)
         Socket.setReuseAddress(fd)
+        if reusePort {
+            var one: Int32 = 1
+            guard setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                let error = IOError("setsockopt(SO_REUSEPORT)", errno: errno)
+                Socket.close(fd)
+                throw error
+            }
+        }
         if requested.family == AF_INET6 {
             // "[::]" means IPv6 only here; listen on 0.0.0.0 separately for IPv4.
             var one: Int32 = 1
@@ -69,6 +79,21 @@ public final class Listener: @unchecked Sendable, EventHandler {
             throw error
         }
     }
+
+    /// Fails as binding would when another socket holds `address`, also one that set SO_REUSEPORT:
+    /// a group of SO_REUSEPORT listeners would otherwise join another process's and silently share
+    /// its connections. Binds a plain socket (SO_REUSEADDR only) and closes it at once.
+    public static func checkAvailable(_ address: SocketAddress) throws(IOError) {
+        let fd = try Socket.makeStream(family: address.family)
+        defer { Socket.close(fd) }
+        Socket.setReuseAddress(fd)
+        guard address.withSockAddr({ bind(fd, $0, $1) }) == 0 else {
+            throw IOError("bind \(address)", errno: errno)
+        }
+    }
+
+    /// The loop that accepts (and runs `onAccept`).
+    public var acceptingLoop: EventLoop { loop }
 
     /// Starts accepting; `onAccept` gets each new non-blocking descriptor and the peer's address.
     public func start(onAccept: @escaping @Sendable (Int32, SocketAddress) -> Void) {

@@ -35,7 +35,7 @@ extension ProxyServer {
         config.log.level = old.config.log.level
         config.log.format = old.config.log.format
 
-        var newListener: Listener?
+        var newListener: ProxyListeners?
         if config.listen != old.config.listen {
             do throws(StartupError) {
                 newListener = try Self.bind(config.listen, label: "listen", group: services.group)
@@ -65,7 +65,7 @@ extension ProxyServer {
             return rejectReload("shutting down")
         }
         if let newListener {
-            Self.startAccepting(newListener, group: services.group, current: current)
+            Self.startAccepting(newListener, current: current)
             oldListener.close()
         }
         old.retire(successor: generation)

@@ -18,7 +18,7 @@ public struct StartupError: Error, CustomStringConvertible {
 public final class ProxyServer: Sendable {
     struct State {
         var generation: ProxyGeneration
-        var listener: Listener
+        var listener: ProxyListeners
         var lastReloadError: String?
         var shuttingDown = false
     }
@@ -59,7 +59,7 @@ public final class ProxyServer: Sendable {
         }
         current = Current(State(generation: generation, listener: listener))
         heartbeat = LoopHeartbeat(loops: group.loops)
-        Self.startAccepting(listener, group: group, current: current)
+        Self.startAccepting(listener, current: current)
 
         if let adminConfig = config.admin {
             do {
@@ -151,38 +151,48 @@ public final class ProxyServer: Sendable {
         return address
     }
 
-    /// The listener accepts on the first loop's queue: a connection that stays on that loop starts
-    /// without a hand-off, and no thread runs for accepting alone.
-    static func bind(_ hostPort: HostPort, label: String, group: EventLoopGroup) throws(StartupError) -> Listener {
-        let address = try address(hostPort, label: label)
+    /// One listening socket per loop, all bound to the address with SO_REUSEPORT and each in its
+    /// own loop's epoll set: the kernel spreads new connections over them, and each connection
+    /// starts on the loop that accepted it, without a hand-off to another thread.
+    static func bind(_ hostPort: HostPort, label: String, group: EventLoopGroup) throws(StartupError) -> ProxyListeners {
+        var address = try address(hostPort, label: label)
+        var listeners: [Listener] = []
         do {
-            return try Listener(binding: address, label: "bearer-proxy.accept", loop: group.loops[0])
+            // A port another process holds (even with SO_REUSEPORT) is an error, as it always was.
+            if address.port != 0 { try Listener.checkAvailable(address) }
+            for loop in group.loops {
+                let listener = try Listener(binding: address, label: "bearer-proxy.accept", loop: loop, reusePort: true)
+                // Port 0: the first socket picks the port; the others share it.
+                if listeners.isEmpty { address = listener.address }
+                listeners.append(listener)
+            }
         } catch {
+            listeners.forEach { $0.close() }
             throw StartupError(description: "cannot listen on \(hostPort): \(error)")
         }
+        return ProxyListeners(listeners)
     }
 
-    /// Each accepted connection goes to the next loop, with the context of the generation current now.
-    static func startAccepting(_ listener: Listener, group: EventLoopGroup, current: Current) {
-        listener.start { fd, peer in
-            let loop = group.next()
-            let context = current.state.withLock { $0.generation.contexts[loop.index] }
-            if context.connections.current >= context.settings.maxConnections {
-                // Over the limit: say so and close, without starting a session, so that the
-                // connections already open keep their share of the machine. (Accepting runs on the
-                // first loop, a bounded batch per event; see `Listener.acceptsPerEvent`.)
-                refuse(fd)
-                return
-            }
-            @Sendable func begin() {
+    /// Each accepted connection starts on the loop that accepted it, with the context of the
+    /// generation current now.
+    static func startAccepting(_ listeners: ProxyListeners, current: Current) {
+        for listener in listeners.all {
+            let loop = listener.acceptingLoop
+            listener.start { fd, peer in
+                let context = current.state.withLock { $0.generation.contexts[loop.index] }
+                if context.connections.current >= context.settings.maxConnections {
+                    // Over the limit: say so and close, without starting a session, so that the
+                    // connections already open keep their share of the machine. (Accepting runs a
+                    // bounded batch per event; see `Listener.acceptsPerEvent`.)
+                    refuse(fd)
+                    return
+                }
                 guard let connection = try? Connection.accepted(fd: fd, loop: loop) else {
                     Socket.close(fd)
                     return
                 }
                 ClientSession(client: connection, context: context, clientAddress: peer.ip).start()
             }
-            // Accepting runs on the first loop (see `bind`): its own connections start right here.
-            if loop === group.loops[0] { begin() } else { loop.execute(begin) }
         }
     }
 

@@ -1,6 +1,7 @@
 @testable import BearerProxy
 import Dispatch
 import Foundation
+import Logging
 import Testing
 import BearerSync
 
@@ -141,6 +142,25 @@ extension Integration {
             #expect(ready.bodyText.contains("\"config_generation\":1"))
             #expect(ready.jsonString("last_reload_error") != nil)
             #expect(try harness.admin("/metrics").bodyText.contains(#"bearer_proxy_config_reloads_total{outcome="failure"} 3"#))
+        }
+
+        // The listening sockets share their port with SO_REUSEPORT (one per loop); another
+        // process of the same user must still not be able to join them and take a share.
+        @Test("a second proxy on a port the first listens on fails to start, as before SO_REUSEPORT")
+        func portInUse() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            let yaml = harness.configYAML
+                .replacingOccurrences(of: "listen: 127.0.0.1:0\nworkers", with: "listen: 127.0.0.1:\(harness.proxyPort)\nworkers")
+                .replacingOccurrences(of: "admin:\n  listen: 127.0.0.1:0", with: "admin:\n  enabled: false")
+            #expect(yaml != harness.configYAML)
+            let config = try ProxyConfig.parse(yaml: yaml, sourceName: "second.conf", baseDirectory: harness.directory, environment: [:])
+            #expect(throws: StartupError.self) {
+                let second = try ProxyServer(config: config, logger: Logger(label: "second", factory: { _ in SwiftLogNoOpLogHandler() }))
+                second.shutdown(drainTimeout: .zero) {}
+            }
+            // Connections still all reach the first.
+            for _ in 0..<8 { #expect(try harness.client().exchange(harness.get("/mine")).status == 200) }
         }
 
         @Test("a reload that changes listen moves the listener")
