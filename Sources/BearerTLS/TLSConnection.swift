@@ -126,6 +126,9 @@ public final class TLSConnection {
     /// `.done(n)` with n > 0 bytes read (`.done(0)` only for an empty buffer).
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
+        // `isDrained` speaks of this call only: a record OpenSSL had buffered earlier comes back
+        // without a socket read, and an old "drained" would hide bytes that arrived since.
+        socket.state.pointee.drained = false
         var count = 0
         if let pending = perform({ SSL_read_ex($0, base, buffer.count, &count) }) {
             return pending
@@ -167,7 +170,8 @@ public final class TLSConnection {
     }
 
     /// True when nothing more can be read without the socket announcing it: OpenSSL holds no
-    /// input, and its last socket read returned less than it asked for (or EAGAIN, or the end).
+    /// input, and during the last `read` its socket read returned less than it asked for (or
+    /// EAGAIN, or the end). A `read` served from OpenSSL's buffer alone leaves it false.
     /// An edge-triggered caller may then wait for the next edge instead of reading until want-read.
     public var isDrained: Bool {
         socket.state.pointee.drained && SSL_has_pending(pointer) != 1

@@ -116,6 +116,26 @@ struct TLSConnectionTests {
         #expect(pair.client.isDrained)
     }
 
+    // Found in review: "drained" was left over from an earlier socket read, so a record served
+    // from OpenSSL's buffer claimed the socket was empty while new bytes waited in it.
+    @Test("isDrained is false after a read served from OpenSSL's buffer alone, while the socket holds more")
+    func drainedSpeaksOfThisRead() throws {
+        let pair = try TLSFixture().pair()
+        #expect(pair.handshake().client == .done(0))
+        _ = pair.readOutcome(pair.client)  // session tickets
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // Five records in the socket; the first read takes them all (read-ahead) and returns one.
+        for i in 0..<5 { _ = Array("record \(i)".utf8).withUnsafeBytes { pair.server.write($0) } }
+        #expect(buffer.withUnsafeMutableBytes { pair.client.read(into: $0) } == .done(8))
+        // More arrives in the socket while four records wait in OpenSSL.
+        _ = Array("late".utf8).withUnsafeBytes { pair.server.write($0) }
+        for _ in 0..<4 {
+            #expect(buffer.withUnsafeMutableBytes { pair.client.read(into: $0) } == .done(8))
+        }
+        #expect(!pair.client.isDrained, "the late record is still in the socket")
+        #expect(buffer.withUnsafeMutableBytes { pair.client.read(into: $0) } == .done(4))
+    }
+
     @Test("read reports closed after the peer's close_notify")
     func closeNotify() throws {
         let pair = try TLSFixture().pair()
