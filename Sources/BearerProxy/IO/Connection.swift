@@ -322,8 +322,9 @@ final class Connection: @unchecked Sendable, Expirable, EventHandler {
                     readable = false
                     return
                 case .wantWrite:
+                    // OpenSSL's socket write just said EAGAIN: wait for the writable edge.
                     tlsReadWantsWritable = true
-                    if writable { deferPass() }
+                    writable = false
                     return
                 case .closed:
                     receivedEOF()

@@ -82,11 +82,18 @@ public final class Listener: @unchecked Sendable, EventHandler {
 
     /// Fails as binding would when another socket holds `address`, also one that set SO_REUSEPORT:
     /// a group of SO_REUSEPORT listeners would otherwise join another process's and silently share
-    /// its connections. Binds a plain socket (SO_REUSEADDR only) and closes it at once.
+    /// its connections. Binds a plain socket (SO_REUSEADDR only) and closes it at once. (A process
+    /// of the same user can still join the group once it is bound; the kernel allows SO_REUSEPORT
+    /// sharing only within one user, who could read this process's secrets anyway.)
     public static func checkAvailable(_ address: SocketAddress) throws(IOError) {
         let fd = try Socket.makeStream(family: address.family)
         defer { Socket.close(fd) }
         Socket.setReuseAddress(fd)
+        if address.family == AF_INET6 {
+            // As the listeners themselves: "[::]" is IPv6 only.
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
         guard address.withSockAddr({ bind(fd, $0, $1) }) == 0 else {
             throw IOError("bind \(address)", errno: errno)
         }
@@ -143,7 +150,10 @@ public final class Listener: @unchecked Sendable, EventHandler {
             switch errno {
             case EAGAIN, EWOULDBLOCK:
                 return
-            case EINTR, ECONNABORTED, EPROTO:
+            case EINTR, ECONNABORTED, EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH,
+                 EOPNOTSUPP, ENETUNREACH, EPERM:
+                // accept(2): a network error pending on that one connection (or a firewall's
+                // refusal) is reported here; it used up that connection, so go on with the next.
                 continue
             case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                 // Out of descriptors or memory: the pending connection stays queued; try again later.

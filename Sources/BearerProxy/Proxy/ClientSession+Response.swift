@@ -59,6 +59,7 @@ extension ClientSession {
                 continue
             }
             if head.status == 401, retryWithNewToken(after: head) { return }
+            exchange.replayBody = nil  // the final answer is here: no replay can follow
             let framing: BodyFraming
             do {
                 framing = try head.bodyFraming(requestMethodIsHEAD: exchange.head.isHEAD)

@@ -104,11 +104,13 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     func start() {
-        client.delegate = self
-        client.start()
-        client.deadline = EventLoop.deadline(after: context.settings.idleTimeout)
+        // Counted before the connection starts: a start that fails closes the session at once,
+        // and that close must find it registered.
         context.connections.opened()
         context.sessionOpened(self)
+        client.delegate = self
+        client.start()
+        if state != .closed { client.deadline = EventLoop.deadline(after: context.settings.idleTimeout) }
     }
 
     // MARK: Client input
@@ -213,7 +215,9 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             head: head, targetForm: form, requestFraming: framing,
             requestBody: BodyDecoder(framing: framing, limits: context.settings.httpLimits),
             clientKeepAlive: keepAlive, startedAt: EventLoop.now())
-        if case .contentLength(let length) = framing, length > UInt64(context.settings.replayBodyLimit) {
+        if context.settings.retryUnauthorized == .never {
+            exchange.replayBody = nil  // no 401 is ever answered by a replay: nothing to keep
+        } else if case .contentLength(let length) = framing, length > UInt64(context.settings.replayBodyLimit) {
             exchange.replayBody = nil  // announced too large to keep: not copied at all
         }
         self.exchange = exchange

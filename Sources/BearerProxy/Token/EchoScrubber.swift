@@ -25,13 +25,15 @@ struct EchoScrubber: Sendable {
     /// Every form in which `secret` may come back.
     static func forms(ofSecret secret: String) -> [String] {
         let encoded = FormEncoding.encode(secret)
-        return [secret, encoded, encoded.lowercasedPercentEscapes, Data(secret.utf8).base64EncodedString(),
-                Base64URL.encode(Array(secret.utf8))]
+        let base64 = Data(secret.utf8).base64EncodedString()
+        return [secret, encoded, encoded.lowercasedPercentEscapes, encoded.replacing("%20", with: "+"),
+                base64, base64.trimmingEquals, Base64URL.encode(Array(secret.utf8))]
     }
 
     /// The Basic credentials as sent (`pair` is `id:secret`, encoded as configured) and in Base64.
     static func forms(ofBasicPair pair: String) -> [String] {
-        [pair, Data(pair.utf8).base64EncodedString()]
+        let base64 = Data(pair.utf8).base64EncodedString()
+        return [pair, base64, base64.trimmingEquals]
     }
 
     /// A client assertion, and its signature on its own (what makes a copy of it usable).
@@ -54,6 +56,13 @@ struct EchoScrubber: Sendable {
 }
 
 private extension String {
+    /// Base64 without its padding, as some servers print it.
+    var trimmingEquals: String {
+        var text = self
+        while text.hasSuffix("=") { text.removeLast() }
+        return text
+    }
+
     /// `%2B` → `%2b`: a server may echo the form-encoded secret with lower-case hex.
     var lowercasedPercentEscapes: String {
         var bytes = Array(utf8)

@@ -38,14 +38,16 @@ struct EchoScrubberTests {
         return body.split(separator: "&").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
     }
 
-    @Test("the secret as it is, form-encoded (either hex case), Base64 and base64url never survive", arguments: [
+    @Test("the secret as it is, form-encoded (either hex case, space as + too), Base64 (padded or not) and base64url never survive", arguments: [
         ClientAuthMethod.clientSecretBasic, .clientSecretPost,
     ])
     func secretForms(method: ClientAuthMethod) throws {
         let request = try Self.prepared(method)
         let encoded = FormEncoding.encode(Self.secret)
-        let forms = [Self.secret, encoded, encoded.lowercased(), Data(Self.secret.utf8).base64EncodedString(),
-                     Base64URL.encode(Array(Self.secret.utf8))]
+        let base64 = Data(Self.secret.utf8).base64EncodedString()
+        #expect(base64.hasSuffix("="), "the unpadded form must differ for this test")
+        let forms = [Self.secret, encoded, encoded.lowercased(), encoded.replacingOccurrences(of: "%20", with: "+"),
+                     base64, String(base64.prefix { $0 != "=" }), Base64URL.encode(Array(Self.secret.utf8))]
         for form in forms {
             let text = Self.failure(echoing: "client secret '\(form)' is wrong", request)
             #expect(!text.contains(form), "\(form)")
