@@ -147,8 +147,19 @@ extension ClientSession {
             methodIndex: ProxyMetrics.methodIndex(exchange.head.raw[exchange.head.method]), status: status,
             durationNanoseconds: now &- exchange.startedAt, upstreamNanoseconds: upstreamTime,
             bytesIn: Int(exchange.requestBytesForwarded), bytesOut: exchange.responseBytesSent)
-        // The metadata below is built only when the access log is on (swift-log autoclosures).
         // Never a header value: Authorization and Cookie must not reach a log line.
+        if let line = context.accessLine {
+            // The same line, built without swift-log's metadata dictionary (one per request).
+            line.write([
+                clientAddress, exchange.head.methodString,
+                String(AccessLogFormat.path(exchange.head.targetString, includeQuery: context.accessLogQuery)),
+                String(status), String(exchange.requestBytesForwarded), String(exchange.responseBytesSent),
+                AccessLogFormat.milliseconds(now &- exchange.startedAt),
+                upstreamTime.map(AccessLogFormat.milliseconds) ?? "-", exchange.upstreamReused ? "true" : "false",
+            ])
+            return
+        }
+        // The metadata below is built only when the access log is on (swift-log autoclosures).
         context.accessLogger.info("request", metadata: [
             "client": "\(clientAddress)",
             "method": "\(exchange.head.methodString)",
@@ -161,6 +172,11 @@ extension ClientSession {
             "upstream_reused": "\(exchange.upstreamReused)",
         ])
     }
+
+    /// The access line's keys, in the order `logAccess` gives the values.
+    static let accessKeys = [
+        "client", "method", "path", "status", "bytes_in", "bytes_out", "duration_ms", "upstream_ms", "upstream_reused",
+    ]
 
     /// Shutdown: closes the connection if it sits between requests (keep-alive idle), so a drain
     /// does not wait for idle clients. A request in flight is left to finish.

@@ -38,6 +38,8 @@ final class LoopContext: @unchecked Sendable {
     let metrics: ProxyMetrics
     /// Access log lines (`request`) go here; its level decides whether they are built at all.
     let accessLogger: Logger
+    /// The same lines built directly (see `DirectLogLine`) when the logger's handler allows it.
+    let accessLine: DirectLogLine?
     let accessLogQuery: Bool
     /// The open sessions of this loop, whatever generation they are on.
     let sessions: SessionRegistry
@@ -62,6 +64,7 @@ final class LoopContext: @unchecked Sendable {
         // Access lines are info; above that level they are neither built nor written.
         if !accessLog.access { access.logLevel = .critical }
         self.accessLogger = access
+        self.accessLine = DirectLogLine(logger: access, level: .info, message: "request", keys: ClientSession.accessKeys)
         self.accessLogQuery = accessLog.accessQuery
         pool.metrics = metrics.pool
     }

@@ -10,8 +10,8 @@ import Logging
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
-    private let label: String
-    private let writer: LogWriter
+    let label: String
+    let writer: LogWriter
 
     public init(label: String, writer: LogWriter = .standardError) {
         self.label = label
