@@ -15,18 +15,7 @@ struct ConnectionCloseTests {
         let connection: Connection
 
         init() throws {
-            var fds: [Int32] = [0, 0]
-            try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-            try #require(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0)
-            var timeout = timeval(tv_sec: 5, tv_usec: 0)
-            setsockopt(fds[1], SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            peer = fds[1]
-            let loop = self.loop
-            connection = try loop.queue.sync {
-                let connection = try Connection.accepted(fd: fds[0], loop: loop)
-                connection.start()
-                return connection
-            }
+            (connection, peer) = try Connection.overSocketPair(loop: loop)
         }
 
         deinit {

@@ -35,23 +35,13 @@ struct ConnectionReadinessTests {
         let loop: EventLoop
         let peer: Int32
         let connection: Connection
-        let recorder = Recorder()
+        let recorder: Recorder
 
         init(loop: EventLoop = EventLoop(index: 0, label: "test.readiness")) throws {
             self.loop = loop
-            var fds: [Int32] = [0, 0]
-            try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-            try #require(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0)
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fds[1], SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            peer = fds[1]
-            let recorder = self.recorder
-            connection = try loop.queue.sync {
-                let connection = try Connection.accepted(fd: fds[0], loop: loop)
-                connection.delegate = recorder
-                connection.start()
-                return connection
-            }
+            let recorder = Recorder()
+            self.recorder = recorder
+            (connection, peer) = try Connection.overSocketPair(loop: loop, delegate: recorder, peerTimeout: 10)
         }
 
         deinit {
