@@ -31,6 +31,8 @@ struct ConnectionReadinessTests {
     }
 
     /// Our end as a started `Connection` on `loop`; the peer end a plain blocking socket.
+    /// @unchecked Sendable: its properties are set once in `init`; the connection and the recorder
+    /// are used only on `loop.queue` (`onLoop`).
     final class Pair: @unchecked Sendable {
         let loop: EventLoop
         let peer: Int32
