@@ -276,6 +276,11 @@ final class Connection: @unchecked Sendable, Expirable, EventHandler {
             tlsReadWantsWritable = false
             readAvailable()
         }
+        flushReportingDrain()
+    }
+
+    /// `flush`, and tell the owner when output that had to wait has all gone.
+    private func flushReportingDrain() {
         let hadOutput = !outbound.isEmpty
         flush()
         if hadOutput, outbound.isEmpty, phase == .open { delegate?.connectionDidDrain(self) }
@@ -298,9 +303,7 @@ final class Connection: @unchecked Sendable, Expirable, EventHandler {
     private func handleReadable() {
         if tlsWriteWantsReadable {
             tlsWriteWantsReadable = false
-            let hadOutput = !outbound.isEmpty
-            flush()
-            if hadOutput, outbound.isEmpty, phase == .open { delegate?.connectionDidDrain(self) }
+            flushReportingDrain()
         }
         readAvailable()
     }

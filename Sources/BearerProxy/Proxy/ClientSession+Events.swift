@@ -147,30 +147,23 @@ extension ClientSession {
             methodIndex: ProxyMetrics.methodIndex(exchange.head.raw[exchange.head.method]), status: status,
             durationNanoseconds: now &- exchange.startedAt, upstreamNanoseconds: upstreamTime,
             bytesIn: Int(exchange.requestBytesForwarded), bytesOut: exchange.responseBytesSent)
-        // Never a header value: Authorization and Cookie must not reach a log line.
+        // Built only when the access log is on. Never a header value: Authorization and Cookie
+        // must not reach a log line.
+        guard context.accessLine != nil || context.accessLogger.logLevel <= .info else { return }
+        let values = [
+            clientAddress, exchange.head.methodString,
+            String(AccessLogFormat.path(exchange.head.targetString, includeQuery: context.accessLogQuery)),
+            String(status), String(exchange.requestBytesForwarded), String(exchange.responseBytesSent),
+            AccessLogFormat.milliseconds(now &- exchange.startedAt),
+            upstreamTime.map(AccessLogFormat.milliseconds) ?? "-", exchange.upstreamReused ? "true" : "false",
+        ]
         if let line = context.accessLine {
             // The same line, built without swift-log's metadata dictionary (one per request).
-            line.write([
-                clientAddress, exchange.head.methodString,
-                String(AccessLogFormat.path(exchange.head.targetString, includeQuery: context.accessLogQuery)),
-                String(status), String(exchange.requestBytesForwarded), String(exchange.responseBytesSent),
-                AccessLogFormat.milliseconds(now &- exchange.startedAt),
-                upstreamTime.map(AccessLogFormat.milliseconds) ?? "-", exchange.upstreamReused ? "true" : "false",
-            ])
-            return
+            line.write(values)
+        } else {
+            context.accessLogger.info("request", metadata: Logger.Metadata(
+                uniqueKeysWithValues: zip(Self.accessKeys, values.map { Logger.MetadataValue.string($0) })))
         }
-        // The metadata below is built only when the access log is on (swift-log autoclosures).
-        context.accessLogger.info("request", metadata: [
-            "client": "\(clientAddress)",
-            "method": "\(exchange.head.methodString)",
-            "path": "\(AccessLogFormat.path(exchange.head.targetString, includeQuery: context.accessLogQuery))",
-            "status": "\(status)",
-            "bytes_in": "\(exchange.requestBytesForwarded)",
-            "bytes_out": "\(exchange.responseBytesSent)",
-            "duration_ms": "\(AccessLogFormat.milliseconds(now &- exchange.startedAt))",
-            "upstream_ms": "\(upstreamTime.map(AccessLogFormat.milliseconds) ?? "-")",
-            "upstream_reused": "\(exchange.upstreamReused)",
-        ])
     }
 
     /// The access line's keys, in the order `logAccess` gives the values.
