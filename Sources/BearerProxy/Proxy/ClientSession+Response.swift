@@ -10,47 +10,69 @@ extension ClientSession {
     func upstreamDidRead(_ bytes: UnsafeRawBufferPointer) {
         guard let exchange, let upstream = exchange.upstream else { return }
         exchange.upstreamHead = []  // the server has answered: never replay this request
-        if exchange.responseBody == nil {
-            // `upstream.response_timeout` runs from the request to the final head: neither a head
-            // trickling in nor a stream of 1xx answers extends it.
-            exchange.responseInput.append(contentsOf: bytes)
-            parseResponseHead()
+        if exchange.responseBody != nil {
+            upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
+            relayResponseBody(bytes)
             return
         }
-        upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
-        relayResponseBody(bytes)
+        // `upstream.response_timeout` runs from the request to the final head: neither a head
+        // trickling in nor a stream of 1xx answers extends it.
+        if exchange.responseInput.isEmpty {
+            // The common case: the head is parsed where the read left it; only a partial head is kept.
+            relayAfterHeads(bytes, of: exchange)
+        } else {
+            exchange.responseInput.append(contentsOf: bytes)
+            let buffered = exchange.responseInput
+            exchange.responseInput = []
+            buffered.withUnsafeBytes { relayAfterHeads($0, of: exchange) }
+        }
+    }
+
+    /// Parses the heads at the start of `bytes` (interim ones, then the final one) and relays
+    /// what follows as body; keeps a partial head in `responseInput` for the next read.
+    private func relayAfterHeads(_ bytes: UnsafeRawBufferPointer, of exchange: Exchange) {
+        guard let used = parseResponseHeads(bytes), self.exchange === exchange else { return }
+        let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
+        if exchange.responseBody == nil {
+            exchange.responseInput.append(contentsOf: rest)
+        } else if rest.isEmpty {
+            finishIfResponseComplete()
+        } else {
+            relayResponseBody(rest)
+        }
     }
 
     /// 100 and 103 are informational; a server sending dozens before its answer is broken.
     static let maxInterimResponses = 32
 
-    func parseResponseHead() {
-        guard let exchange else { return }
+    /// Takes heads from the start of `bytes` until the final one has been sent to the client or
+    /// the bytes end within a head. Returns how many bytes the heads took, or nil when the
+    /// exchange ended or moved on (an invalid answer, a replay after a 401).
+    private func parseResponseHeads(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let exchange else { return nil }
+        var offset = 0
         while exchange.responseBody == nil {
             let parsed: (head: ResponseHead, consumed: Int)?
             do {
-                parsed = try exchange.responseInput.withBytes { buffer throws(HTTP1Error) in
-                    try HeadParser.parseResponseHead(buffer, limits: context.settings.upstreamHTTPLimits)
-                }
+                parsed = try HeadParser.parseResponseHead(UnsafeRawBufferPointer(rebasing: bytes[offset...]),
+                                                          limits: context.settings.upstreamHTTPLimits)
             } catch {
                 upstreamFailed(.upstreamInvalidResponse(error.detail))
-                return
+                return nil
             }
-            guard let (head, consumed) = parsed else {
-                return
-            }
-            exchange.responseInput.removeFirst(consumed)
+            guard let (head, consumed) = parsed else { return offset }
+            offset += consumed
             if head.status < 200 {
                 // RFC 9110 §15.2: 100 and 103 go to HTTP/1.1 clients; 101 cannot happen since
                 // Upgrade is never forwarded, so it is a protocol error.
                 if head.status == 101 {
                     upstreamFailed(.upstreamInvalidResponse("101 Switching Protocols without an Upgrade request"))
-                    return
+                    return nil
                 }
                 exchange.interimResponses += 1
                 if exchange.interimResponses > Self.maxInterimResponses {
                     upstreamFailed(.upstreamInvalidResponse("more than \(Self.maxInterimResponses) interim (1xx) responses"))
-                    return
+                    return nil
                 }
                 if exchange.head.version == .http1_1 {
                     client.write(context.rules.clientInterimHead(for: head))
@@ -58,14 +80,14 @@ extension ClientSession {
                 }
                 continue
             }
-            if head.status == 401, retryWithNewToken(after: head) { return }
+            if head.status == 401, retryWithNewToken(after: head) { return nil }
             exchange.replayBody = nil  // the final answer is here: no replay can follow
             let framing: BodyFraming
             do {
                 framing = try head.bodyFraming(requestMethodIsHEAD: exchange.head.isHEAD)
             } catch {
                 upstreamFailed(.upstreamInvalidResponse(error.detail))
-                return
+                return nil
             }
             exchange.clientFraming = ForwardingRules.clientFraming(for: framing, clientVersion: exchange.head.version)
             if exchange.clientFraming == .untilClose || !exchange.requestComplete {
@@ -78,13 +100,7 @@ extension ClientSession {
             client.write(context.rules.clientHead(for: head, framing: exchange.clientFraming, connection: connection))
             exchange.responseHeadSent = true
         }
-        let rest = exchange.responseInput
-        exchange.responseInput = []
-        if rest.isEmpty {
-            finishIfResponseComplete()
-        } else {
-            rest.withUnsafeBytes { relayResponseBody($0) }
-        }
+        return offset
     }
 
     func relayResponseBody(_ bytes: UnsafeRawBufferPointer) {

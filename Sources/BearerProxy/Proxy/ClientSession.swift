@@ -223,9 +223,13 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         self.exchange = exchange
         state = .waitingForToken
         client.deadline = 0
-        context.tokens.token(on: loop) { [self] result in
-            loop.assertOnLoop()
-            tokenArrived(result)
+        if let ready = context.tokens.tokenIfReady() {
+            tokenArrived(ready)
+        } else {
+            context.tokens.token(on: loop) { [self] result in
+                loop.assertOnLoop()
+                tokenArrived(result)
+            }
         }
     }
 
@@ -271,6 +275,10 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     func acquireUpstream(token: AccessToken, fresh: Bool) {
+        if !fresh, let connection = context.pool.takeIdle() {
+            startExchange(on: connection, reused: true, token: token)
+            return
+        }
         context.pool.acquire(fresh: fresh) { [self] result in
             guard state == .connectingUpstream, exchange != nil else {
                 if case .success(let (connection, _)) = result { context.pool.release(connection) }

@@ -28,6 +28,11 @@ struct ForwardingRules: Sendable {
     /// Response fields that only concern the proxy's hop.
     static let responseDropped: [StaticString] = ["proxy-authenticate", "proxy-authentication-info"]
 
+    /// Every name a request head loses on the way up, and a response head on the way down: the
+    /// lists above joined once, so the per-field check walks one array.
+    static let requestDropped = hopByHop + requestReplaced
+    static let responseDroppedAll = hopByHop + responseDropped
+
     // MARK: Request target
 
     enum TargetForm: Equatable {
@@ -164,38 +169,45 @@ struct ForwardingRules: Sendable {
         out.append(contentsOf: upstreamAuthority)
         out.append(contentsOf: "\r\n".utf8)
 
-        let nominated = Self.connectionOptions(of: head)
-        var forwardedFor: [UInt8] = []
+        var forwardedFor: [HTTPField] = []  // ranges only: the values are copied once, below
         for field in head.fields {
             if head.fieldNameIs(field, "x-forwarded-for") {
-                if !forwardedFor.isEmpty { forwardedFor.append(contentsOf: ", ".utf8) }
-                forwardedFor.append(contentsOf: head.value(field))
+                forwardedFor.append(field)
                 continue
             }
-            if Self.isDropped(field, in: head, lists: [Self.hopByHop, Self.requestReplaced], nominated: nominated) { continue }
+            if Self.isDropped(field, in: head, names: Self.requestDropped) { continue }
             Self.appendField(field, of: head, to: &out)
         }
         // X-Forwarded-For: earlier hops as the client sent them, then the client itself.
-        if !forwardedFor.isEmpty { forwardedFor.append(contentsOf: ", ".utf8) }
-        forwardedFor.append(contentsOf: clientAddress.utf8)
-        Self.appendField(name: "X-Forwarded-For", value: forwardedFor, to: &out)
-        Self.appendField(name: "X-Forwarded-Proto", value: Array("http".utf8), to: &out)
+        Self.appendName("X-Forwarded-For", to: &out)
+        for field in forwardedFor {
+            out.append(contentsOf: head.value(field))
+            out.append(contentsOf: ", ".utf8)
+        }
+        out.append(contentsOf: clientAddress.utf8)
+        out.append(contentsOf: "\r\n".utf8)
+        Self.appendField(name: "X-Forwarded-Proto", value: "http", to: &out)
         if let host = head.firstValue(named: "host") {
-            Self.appendField(name: "X-Forwarded-Host", value: Array(host), to: &out)
+            Self.appendName("X-Forwarded-Host", to: &out)
+            out.append(contentsOf: host)
+            out.append(contentsOf: "\r\n".utf8)
         }
         switch framing {
         case .contentLength(let length):
-            Self.appendField(name: "Content-Length", value: Array(String(length).utf8), to: &out)
+            Self.appendName("Content-Length", to: &out)
+            appendDecimal(length, to: &out)
+            out.append(contentsOf: "\r\n".utf8)
         case .chunked:
-            Self.appendField(name: "Transfer-Encoding", value: Array("chunked".utf8), to: &out)
+            Self.appendField(name: "Transfer-Encoding", value: "chunked", to: &out)
         case .none, .untilClose:
             // RFC 9110 §8.6: a body-less request with a method that usually has one still says so.
             if head.methodIs("POST") || head.methodIs("PUT") || head.methodIs("PATCH") {
-                Self.appendField(name: "Content-Length", value: Array("0".utf8), to: &out)
+                Self.appendField(name: "Content-Length", value: "0", to: &out)
             }
         }
-        Self.appendField(name: "Authorization", value: token.headerValue, to: &out)
-        out.append(contentsOf: "\r\n".utf8)
+        Self.appendName("Authorization", to: &out)
+        out.append(contentsOf: token.headerValue)
+        out.append(contentsOf: "\r\n\r\n".utf8)
         return out
     }
 
@@ -238,13 +250,12 @@ struct ForwardingRules: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(head.raw.count + 64)
         out.append(contentsOf: "HTTP/1.1 ".utf8)
-        out.append(contentsOf: String(head.status).utf8)
+        appendDecimal(UInt64(head.status), to: &out)
         out.append(UInt8(ascii: " "))
         out.append(contentsOf: head.raw[head.reason])
         out.append(contentsOf: "\r\n".utf8)
-        let nominated = Self.connectionOptions(of: head)
         for field in head.fields {
-            if Self.isDropped(field, in: head, lists: [Self.hopByHop, Self.responseDropped], nominated: nominated) { continue }
+            if Self.isDropped(field, in: head, names: Self.responseDroppedAll) { continue }
             if head.fieldNameIs(field, "content-length") {
                 // RFC 9110 §8.6: never on a 1xx. A re-framed body must not carry the upstream's length.
                 if head.status < 200 { continue }
@@ -253,12 +264,12 @@ struct ForwardingRules: Sendable {
             Self.appendField(field, of: head, to: &out)
         }
         if framing == .chunked {
-            Self.appendField(name: "Transfer-Encoding", value: Array("chunked".utf8), to: &out)
+            Self.appendField(name: "Transfer-Encoding", value: "chunked", to: &out)
         }
         switch connection {
         case .persistent: break
-        case .keepAlive: Self.appendField(name: "Connection", value: Array("keep-alive".utf8), to: &out)
-        case .close: Self.appendField(name: "Connection", value: Array("close".utf8), to: &out)
+        case .keepAlive: Self.appendField(name: "Connection", value: "keep-alive", to: &out)
+        case .close: Self.appendField(name: "Connection", value: "close", to: &out)
         }
         out.append(contentsOf: "\r\n".utf8)
         return out
@@ -271,27 +282,21 @@ struct ForwardingRules: Sendable {
 
     // MARK: Field helpers
 
-    /// RFC 9110 §7.6.1: names listed in `Connection` are hop-by-hop for this message too.
-    static func connectionOptions(of head: some HTTPHead) -> [[UInt8]] {
-        var options: [[UInt8]] = []
-        for field in head.fields where head.fieldNameIs(field, "connection") {
-            for token in head.value(field).split(separator: UInt8(ascii: ",")) {
-                let trimmed = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-                if !trimmed.isEmpty { options.append(trimmed.map(asciiLowercased)) }
+    /// RFC 9110 §7.6.1: names listed in `Connection` are hop-by-hop for this message too. Read
+    /// where they are, each time: a head has few fields and at most one or two `Connection`
+    /// lines, and a list of copies would cost allocations on every message.
+    private static func isDropped(_ field: HTTPField, in head: some HTTPHead, names: [StaticString]) -> Bool {
+        for name in names where head.fieldNameIs(field, name) { return true }
+        let raw = head.raw
+        let name = field.name
+        for connection in head.fields where head.fieldNameIs(connection, "connection") {
+            var nominated = false
+            ASCII.forEachListElement(raw, connection.value) { option in
+                nominated = option.count == name.count
+                    && zip(raw[option], raw[name]).allSatisfy { asciiLowercased($0) == asciiLowercased($1) }
+                return !nominated
             }
-        }
-        return options
-    }
-
-    private static func isDropped(_ field: HTTPField, in head: some HTTPHead, lists: [[StaticString]], nominated: [[UInt8]]) -> Bool {
-        for list in lists {
-            for name in list where head.fieldNameIs(field, name) { return true }
-        }
-        if !nominated.isEmpty {
-            let name = head.raw[field.name]
-            for option in nominated where option.count == name.count {
-                if zip(option, name).allSatisfy({ $0 == asciiLowercased($1) }) { return true }
-            }
+            if nominated { return true }
         }
         return false
     }
@@ -303,11 +308,17 @@ struct ForwardingRules: Sendable {
         out.append(contentsOf: "\r\n".utf8)
     }
 
-    private static func appendField(name: StaticString, value: [UInt8], to out: inout [UInt8]) {
+    /// A field of ours whose value is fixed.
+    private static func appendField(name: StaticString, value: StaticString, to out: inout [UInt8]) {
+        appendName(name, to: &out)
+        out.append(contentsOf: UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
+        out.append(contentsOf: "\r\n".utf8)
+    }
+
+    /// "Name: ", for a value the caller appends, followed by CRLF.
+    private static func appendName(_ name: StaticString, to out: inout [UInt8]) {
         out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         out.append(contentsOf: ": ".utf8)
-        out.append(contentsOf: value)
-        out.append(contentsOf: "\r\n".utf8)
     }
 
     private static func hasPrefixIgnoringCase(_ bytes: ArraySlice<UInt8>, _ prefix: StaticString) -> Bool {
@@ -315,6 +326,13 @@ struct ForwardingRules: Sendable {
         guard bytes.count >= p.count else { return false }
         return zip(bytes, p).allSatisfy { asciiLowercased($0) == $1 }
     }
+}
+
+/// Appends `value` in decimal ASCII without making a String.
+func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+    guard value >= 10 else { out.append(UInt8(ascii: "0") + UInt8(value)); return }
+    appendDecimal(value / 10, to: &out)
+    out.append(UInt8(ascii: "0") + UInt8(value % 10))
 }
 
 @inline(__always)

@@ -73,12 +73,25 @@ final class TokenProvider: Sendable {
     /// Answers with a valid token: at once (before returning) when one is cached, otherwise on
     /// `loop` once the fetch in flight ends, or at once with `.backingOff` after a recent failure.
     func token(on loop: EventLoop, _ completion: @escaping Completion) {
+        if let answer = answer(at: clock.uptimeNanoseconds(), waiter: (loop, completion)) { completion(answer) }
+    }
+
+    /// The answer `token(on:)` gives at once, without a completion to keep: nil when the caller
+    /// must wait for a fetch (it then calls `token(on:)`). The request path's common case, which
+    /// costs no closure.
+    func tokenIfReady() -> Result<AccessToken, TokenError>? {
+        answer(at: clock.uptimeNanoseconds(), waiter: nil)
+    }
+
+    /// A cached token (starting a refresh when one is due), the backoff's failure, or nil after
+    /// adding `waiter` to those of the fetch in flight (starting one if none runs). Without a
+    /// waiter, nil changes nothing.
+    private func answer(at now: UInt64, waiter: (loop: EventLoop, completion: Completion)?) -> Result<AccessToken, TokenError>? {
         enum Decision {
             case ready(AccessToken, refresh: Bool)
             case fail(TokenError)
             case wait(fetch: Bool)
         }
-        let now = clock.uptimeNanoseconds()
         let decision: Decision = state.withLock { state in
             if let token = state.token, now < token.expiresAt {
                 let refresh = !state.fetching && !state.retired && state.isDue(token: token, at: now, policy)
@@ -89,19 +102,21 @@ final class TokenProvider: Sendable {
                 return .fail(.backingOff(lastFailure: failure.description,
                                          retryAfterSeconds: Self.wholeSecondsUp(state.retryNotBefore - now)))
             }
-            state.waiters.append((loop, completion))
+            guard let waiter else { return .wait(fetch: false) }
+            state.waiters.append(waiter)
             if state.fetching { return .wait(fetch: false) }
             Self.begin(&state, at: now)
             return .wait(fetch: true)
         }
         switch decision {
         case .ready(let token, let refresh):
-            completion(.success(token))
             if refresh { startFetch(reason: "refresh", at: now) }
+            return .success(token)
         case .fail(let error):
-            completion(.failure(error))
+            return .failure(error)
         case .wait(let fetch):
             if fetch { startFetch(reason: "no valid token", at: now) }
+            return nil
         }
     }
 
