@@ -3,7 +3,7 @@ struct AdminSource: Sendable {
     /// nil when alive; otherwise why not (`/healthz` answers 503 with it).
     var healthProblem: @Sendable () -> String?
     /// Whether proxied requests can succeed now, and the JSON fields that say why or why not.
-    var readiness: @Sendable () -> (ready: Bool, fields: [(String, String)])
+    var readiness: @Sendable () -> (ready: Bool, fields: [(String, AdminValue)])
     /// The Prometheus text exposition.
     var metrics: @Sendable () -> [UInt8]
 }
@@ -33,7 +33,7 @@ enum AdminEndpoints {
             return .json(200, "{\"status\":\"ok\"}\n")
         case "/readyz":
             let (ready, fields) = source.readiness()
-            return .json(ready ? 200 : 503, json([("status", ready ? "ready" : "not_ready")] + fields))
+            return .json(ready ? 200 : 503, AdminValue.object([("status", .string(ready ? "ready" : "not_ready"))] + fields).text + "\n")
         case "/metrics":
             return LocalResponse(status: 200, headerFields: [("Content-Type", prometheusContentType)], body: source.metrics())
         default:
@@ -41,12 +41,22 @@ enum AdminEndpoints {
         }
     }
 
-    /// A flat JSON object; values made of digits only are written as numbers.
-    static func json(_ fields: [(String, String)]) -> String {
-        let members = fields.map { key, value in
-            let isNumber = !value.isEmpty && value.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-            return "\"\(JSONText.escaped(key))\":" + (isNumber ? value : "\"\(JSONText.escaped(value))\"")
+}
+
+/// A value in an admin JSON answer; object members keep their order.
+enum AdminValue: Sendable, Equatable {
+    case string(String)
+    case number(Int)
+    case object([(String, AdminValue)])
+
+    var text: String {
+        switch self {
+        case .string(let value): return "\"\(JSONText.escaped(value))\""
+        case .number(let value): return String(value)
+        case .object(let members):
+            return "{" + members.map { "\"\(JSONText.escaped($0.0))\":" + $0.1.text }.joined(separator: ",") + "}"
         }
-        return "{" + members.joined(separator: ",") + "}\n"
     }
+
+    static func == (a: AdminValue, b: AdminValue) -> Bool { a.text == b.text }
 }

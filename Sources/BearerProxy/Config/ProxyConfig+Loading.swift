@@ -6,7 +6,7 @@ import Foundation
 
 extension ProxyConfig {
     static let topLevelKeys = [
-        "listen", "workers", "allowed_hosts", "upstream", "token", "admin",
+        "listen", "workers", "allowed_hosts", "upstream", "token", "routes", "tokens", "admin",
         "limits", "timeouts", "log", "drain_timeout",
     ]
     /// A config file is a few kilobytes; this only stops a wrong path from reading a disk image.
@@ -62,9 +62,7 @@ extension ProxyConfig {
                 message: "\"\(host)\" is not a Host header value")
         }
 
-        let upstream = try UpstreamConfig.load(try top.section("upstream", allowedKeys: UpstreamConfig.keys), files: files)
-        let token = try TokenConfig.load(
-            try top.section("token", allowedKeys: TokenConfig.keys), files: files, environment: environment)
+        let (routes, profiles) = try loadRoutes(top, files: files, environment: environment)
         let admin = try AdminConfig.load(try top.mapping("admin", allowedKeys: AdminConfig.keys))
         if let admin, admin.listen == listen, listen.port != 0 {
             throw ConfigError(
@@ -76,13 +74,49 @@ extension ProxyConfig {
             listen: listen,
             workers: workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : workers,
             allowedHosts: allowedHosts.map { $0.lowercased() },
-            upstream: upstream,
-            token: token,
+            routes: routes,
+            tokenProfiles: profiles,
+            usesRoutes: top.node("routes") != nil,
             admin: admin,
             limits: try LimitsConfig.load(try top.mapping("limits", allowedKeys: LimitsConfig.keys)),
             timeouts: try TimeoutsConfig.load(try top.mapping("timeouts", allowedKeys: TimeoutsConfig.keys)),
             log: try LogConfig.load(try top.mapping("log", allowedKeys: LogConfig.keys)),
             drainTimeout: try top.duration("drain_timeout", allowZero: true) ?? defaultDrainTimeout)
+    }
+}
+
+extension ProxyConfig {
+    /// The one-route form (`upstream:` and `token:`), or `routes:` with `tokens:` (or with one
+    /// `token:`, which is then the profile `default`). Mixing the forms is refused: which upstream
+    /// or which token a request gets must not depend on a rule nobody reads.
+    static func loadRoutes(
+        _ top: ConfigMapping, files: ConfigFiles, environment: [String: String]
+    ) throws(ConfigError) -> ([RouteConfig], [TokenProfile]) {
+        let hasRoutes = top.line(of: "routes") != nil
+        let hasTokens = top.line(of: "tokens") != nil
+        if hasRoutes, top.line(of: "upstream") != nil {
+            throw top.error("upstream", "set either upstream (one API) or routes (several), not both; move it into a route")
+        }
+        if hasTokens, top.line(of: "token") != nil {
+            throw top.error("token", "set either token (one profile) or tokens (named profiles), not both")
+        }
+        if hasTokens, !hasRoutes {
+            throw top.error("tokens", "named token profiles need routes: that say which requests use which profile")
+        }
+        if !hasRoutes {
+            let upstream = try UpstreamConfig.load(try top.section("upstream", allowedKeys: UpstreamConfig.keys), files: files)
+            let token = try TokenConfig.load(try top.section("token", allowedKeys: TokenConfig.keys), files: files, environment: environment)
+            let oneRoute = ProxyConfig(upstream: upstream, token: token)
+            return (oneRoute.routes, oneRoute.tokenProfiles)
+        }
+        let profiles: [TokenProfile]
+        if hasTokens {
+            profiles = try TokenProfile.loadAll(top, files: files, environment: environment)
+        } else {
+            let token = try TokenConfig.load(try top.section("token", allowedKeys: TokenConfig.keys), files: files, environment: environment)
+            profiles = [TokenProfile(name: TokenProfile.defaultName, config: token)]
+        }
+        return (try RouteConfig.loadAll(top, profiles: profiles, files: files), profiles)
     }
 }
 

@@ -19,8 +19,13 @@ public struct ProxyConfig: Sendable, Equatable {
     public var workers: Int
     /// Extra `Host` values accepted besides localhost, 127.0.0.1 and [::1]; lowercased.
     public var allowedHosts: [String]
-    public var upstream: UpstreamConfig
-    public var token: TokenConfig
+    /// Where requests go, in file order; never empty. The one-route form gives one route that
+    /// takes every request.
+    public var routes: [RouteConfig]
+    /// The token profiles the routes name, in file order; never empty, each used by a route.
+    public var tokenProfiles: [TokenProfile]
+    /// Written with `routes:` (and `tokens:`), not in the one-route form (`upstream:`, `token:`).
+    public var usesRoutes: Bool
     /// nil when the admin listener is disabled (`admin: {enabled: false}`).
     public var admin: AdminConfig?
     public var limits: LimitsConfig
@@ -33,8 +38,9 @@ public struct ProxyConfig: Sendable, Equatable {
         listen: HostPort = ProxyConfig.defaultListen,
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         allowedHosts: [String] = [],
-        upstream: UpstreamConfig,
-        token: TokenConfig,
+        routes: [RouteConfig],
+        tokenProfiles: [TokenProfile],
+        usesRoutes: Bool,
         admin: AdminConfig? = AdminConfig(),
         limits: LimitsConfig = .defaults,
         timeouts: TimeoutsConfig = .defaults,
@@ -44,12 +50,44 @@ public struct ProxyConfig: Sendable, Equatable {
         self.listen = listen
         self.workers = workers
         self.allowedHosts = allowedHosts
-        self.upstream = upstream
-        self.token = token
+        self.routes = routes
+        self.tokenProfiles = tokenProfiles
+        self.usesRoutes = usesRoutes
         self.admin = admin
         self.limits = limits
         self.timeouts = timeouts
         self.log = log
         self.drainTimeout = drainTimeout
+    }
+
+    /// The one-route form: every request goes to `upstream` with the token of `token` (the
+    /// profile `default`).
+    public init(
+        listen: HostPort = ProxyConfig.defaultListen,
+        workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+        allowedHosts: [String] = [],
+        upstream: UpstreamConfig,
+        token: TokenConfig,
+        admin: AdminConfig? = AdminConfig(),
+        limits: LimitsConfig = .defaults,
+        timeouts: TimeoutsConfig = .defaults,
+        log: LogConfig = .defaults,
+        drainTimeout: Duration = ProxyConfig.defaultDrainTimeout
+    ) {
+        self.init(
+            listen: listen, workers: workers, allowedHosts: allowedHosts,
+            routes: [RouteConfig(name: nil, match: RouteMatch(), upstream: upstream, token: TokenProfile.defaultName,
+                                 stripPrefix: false, line: nil, label: "0")],
+            tokenProfiles: [TokenProfile(name: TokenProfile.defaultName, config: token)], usesRoutes: false,
+            admin: admin, limits: limits, timeouts: timeouts, log: log, drainTimeout: drainTimeout)
+    }
+
+    /// The first route's upstream: in the one-route form, the only one.
+    public var upstream: UpstreamConfig { routes[0].upstream }
+    /// The first profile's settings: in the one-route form, the only one.
+    public var token: TokenConfig { tokenProfiles[0].config }
+
+    public func profile(named name: String) -> TokenConfig? {
+        tokenProfiles.first { $0.name == name }?.config
     }
 }

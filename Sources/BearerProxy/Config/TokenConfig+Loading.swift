@@ -18,8 +18,11 @@ extension TokenConfig {
         "audience", "resource",
     ]
 
+    /// `secretVariable` is the environment variable a client secret may come from when the file
+    /// names none: `BEARER_PROXY_CLIENT_SECRET` for `token:`, one per profile for `tokens:`.
     static func load(
-        _ section: ConfigMapping, files: ConfigFiles, environment: [String: String]
+        _ section: ConfigMapping, files: ConfigFiles, environment: [String: String],
+        secretVariable: String = clientSecretEnvironmentVariable
     ) throws(ConfigError) -> TokenConfig {
         let insecureHTTP = try section.bool("insecure_http") ?? false
         let url = try section.value("url") { text throws(InvalidValue) in try EndpointURL.parse(text, role: .endpoint) }
@@ -59,7 +62,7 @@ extension TokenConfig {
         var secret: Secret?
         var source: SecretSource?
         if authMethod.usesSecret {
-            (secret, source) = try loadSecret(section, files: files, environment: environment)
+            (secret, source) = try loadSecret(section, files: files, environment: environment, variable: secretVariable)
         } else {
             try rejectKeys(["client_secret_file", "client_secret"], in: section, for: authMethod)
         }
@@ -199,7 +202,7 @@ extension TokenConfig {
     /// `client_secret_file`, else `client_secret`, else the environment; never two in the file.
     /// No message here may contain the secret, so none quotes a value.
     private static func loadSecret(
-        _ section: ConfigMapping, files: ConfigFiles, environment: [String: String]
+        _ section: ConfigMapping, files: ConfigFiles, environment: [String: String], variable: String
     ) throws(ConfigError) -> (Secret, SecretSource) {
         let filePath = try section.string("client_secret_file")
         let inline = try section.string("client_secret")
@@ -226,7 +229,6 @@ extension TokenConfig {
         if let inline {
             return (Secret(inline), .inline)
         }
-        let variable = clientSecretEnvironmentVariable
         if let value = environment[variable] {
             guard !value.isEmpty else {
                 throw ConfigError(
@@ -237,7 +239,7 @@ extension TokenConfig {
         }
         throw ConfigError(
             source: section.source, line: nil, key: section.keyPath("client_secret"),
-            message: "required key is missing (set token.client_secret_file, token.client_secret, "
+            message: "required key is missing (set \(section.keyPath("client_secret_file")), \(section.keyPath("client_secret")), "
                 + "or the environment variable \(variable))")
     }
 

@@ -8,33 +8,29 @@ import BearerSync
 /// Handles are created up front and kept here so the request path only increments existing
 /// handles: no label dictionaries, no registry lookups, no string building per request.
 /// Prometheus counters and histograms are lock-free or internally locked, so any loop may use them.
-/// Values that live elsewhere (token state, pool capacity) are copied in by `refresh` just before
-/// a scrape. Sendable: handles are thread-safe; the only mutable state is behind `scrapeState`.
+/// Request metrics carry a `route` label and token metrics a `profile` label. Values that live
+/// elsewhere (token state, pool capacity) are copied in by `refresh` just before a scrape.
+/// Sendable: handles are thread-safe; the handle tables are behind locks.
 public final class ProxyMetrics: Sendable {
     /// Method labels with a counter each; anything else is counted as "other" (bounded cardinality).
     static let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"]
     static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"]
 
     let registry: PrometheusCollectorRegistry
-    private let requestCounters: [CoreMetrics.Counter]
-    let requestDuration: CoreMetrics.Timer
-    let upstreamDuration: CoreMetrics.Timer
-    let bytesIn: CoreMetrics.Counter
-    let bytesOut: CoreMetrics.Counter
+    private let factory: PrometheusMetricsFactory
     let openClientConnections: CoreMetrics.Meter
     let pool: PoolMetrics
     /// Handshakes with the token endpoint (token requests and discovery).
     let tokenTLS: TLSHandshakeMetrics
     let configReloadSuccesses: CoreMetrics.Counter
     let configReloadFailures: CoreMetrics.Counter
-    private let tokenFetchSuccesses: CoreMetrics.Counter
-    private let tokenFetchFailures: CoreMetrics.Counter
-    private let tokenSecondsUntilExpiry: CoreMetrics.Meter
-    private let tokenValid: CoreMetrics.Meter
     private let configGeneration: CoreMetrics.Meter
-    /// Token fetch counts already exported, per provider (a reload may bring a new provider whose
-    /// counts start again at zero).
-    private let scrapeState = Locked<(provider: ObjectIdentifier?, succeeded: Int, failed: Int)>((nil, 0, 0))
+    /// Requests that never reached a route (refused, unrouted, malformed): `route="none"`.
+    let unrouted: RequestMetrics
+    /// Handles by route label and by profile name, made once and kept across reloads, so that a
+    /// reload that keeps a name keeps counting on the same series.
+    private let byRoute: Locked<[String: RequestMetrics]>
+    private let byProfile = Locked<[String: TokenMetrics]>([:])
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -46,39 +42,27 @@ public final class ProxyMetrics: Sendable {
             .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
         ]
         self.registry = registry
-        var counters: [CoreMetrics.Counter] = []
-        for method in Self.methods {
-            for statusClass in Self.statusClasses {
-                counters.append(Counter(label: "bearer_proxy_requests_total",
-                                        dimensions: [("method", method), ("status_class", statusClass)], factory: factory))
-            }
-        }
-        requestCounters = counters
-        requestDuration = Timer(label: "bearer_proxy_request_duration_seconds", factory: factory)
-        upstreamDuration = Timer(label: "bearer_proxy_upstream_duration_seconds", factory: factory)
-        bytesIn = Counter(label: "bearer_proxy_request_body_bytes_total", factory: factory)
-        bytesOut = Counter(label: "bearer_proxy_response_body_bytes_total", factory: factory)
+        self.factory = factory
         openClientConnections = Meter(label: "bearer_proxy_client_connections_open", factory: factory)
         pool = PoolMetrics(factory: factory)
         tokenTLS = TLSHandshakeMetrics(peer: "token", factory: factory)
         configReloadSuccesses = Counter(label: "bearer_proxy_config_reloads_total", dimensions: [("outcome", "success")], factory: factory)
         configReloadFailures = Counter(label: "bearer_proxy_config_reloads_total", dimensions: [("outcome", "failure")], factory: factory)
-        tokenFetchSuccesses = Counter(label: "bearer_proxy_token_fetches_total", dimensions: [("outcome", "success")], factory: factory)
-        tokenFetchFailures = Counter(label: "bearer_proxy_token_fetches_total", dimensions: [("outcome", "failure")], factory: factory)
-        tokenSecondsUntilExpiry = Meter(label: "bearer_proxy_token_seconds_until_expiry", factory: factory)
-        tokenValid = Meter(label: "bearer_proxy_token_valid", factory: factory)
         configGeneration = Meter(label: "bearer_proxy_config_generation", factory: factory)
+        let unrouted = RequestMetrics(route: "none", factory: factory)
+        self.unrouted = unrouted
+        byRoute = Locked(["none": unrouted])
     }
 
-    /// Counts one finished request. Called once per request, on its loop.
-    func recordRequest(methodIndex: Int, status: Int, durationNanoseconds: UInt64, upstreamNanoseconds: UInt64?,
-                       bytesIn inBytes: Int, bytesOut outBytes: Int) {
-        let statusClass = (100...599).contains(status) ? status / 100 - 1 : Self.statusClasses.count - 1
-        requestCounters[methodIndex * Self.statusClasses.count + statusClass].increment()
-        requestDuration.recordNanoseconds(Int64(clamping: durationNanoseconds))
-        if let upstreamNanoseconds { upstreamDuration.recordNanoseconds(Int64(clamping: upstreamNanoseconds)) }
-        if inBytes > 0 { bytesIn.increment(by: inBytes) }
-        if outBytes > 0 { bytesOut.increment(by: outBytes) }
+    /// The request metrics of the route labelled `label` (its name or index).
+    func requests(route label: String) -> RequestMetrics {
+        let factory = self.factory
+        return byRoute.withLock { known in
+            if let metrics = known[label] { return metrics }
+            let metrics = RequestMetrics(route: label, factory: factory)
+            known[label] = metrics
+            return metrics
+        }
     }
 
     /// The index of `method` in `methods`, compared on bytes (no String is made per request).
@@ -90,13 +74,86 @@ public final class ProxyMetrics: Sendable {
     }
 
     /// Copies values owned by others into their gauges and counters; called before each scrape.
-    func refresh(token: TokenProvider, generation: Int) {
-        let status = token.status
-        tokenValid.set(status.hasValidToken ? 1 : 0)
-        tokenSecondsUntilExpiry.set(max(0, status.secondsUntilExpiry ?? 0))
+    func refresh(profiles: [(name: String, provider: TokenProvider)], generation: Int) {
         configGeneration.set(generation)
-        let id = ObjectIdentifier(token)
-        let (newSucceeded, newFailed) = scrapeState.withLock { seen in
+        let factory = self.factory
+        for (name, provider) in profiles {
+            let metrics = byProfile.withLock { known in
+                if let metrics = known[name] { return metrics }
+                let metrics = TokenMetrics(profile: name, factory: factory)
+                known[name] = metrics
+                return metrics
+            }
+            metrics.refresh(from: provider)
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) of every metric.
+    public func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}
+
+/// The request metrics of one route (`route` label), used by every loop.
+final class RequestMetrics: Sendable {
+    private let requestCounters: [CoreMetrics.Counter]
+    let requestDuration: CoreMetrics.Timer
+    let upstreamDuration: CoreMetrics.Timer
+    let bytesIn: CoreMetrics.Counter
+    let bytesOut: CoreMetrics.Counter
+
+    init(route: String, factory: PrometheusMetricsFactory) {
+        var counters: [CoreMetrics.Counter] = []
+        for method in ProxyMetrics.methods {
+            for statusClass in ProxyMetrics.statusClasses {
+                counters.append(Counter(label: "bearer_proxy_requests_total",
+                                        dimensions: [("route", route), ("method", method), ("status_class", statusClass)], factory: factory))
+            }
+        }
+        requestCounters = counters
+        requestDuration = Timer(label: "bearer_proxy_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+        upstreamDuration = Timer(label: "bearer_proxy_upstream_duration_seconds", dimensions: [("route", route)], factory: factory)
+        bytesIn = Counter(label: "bearer_proxy_request_body_bytes_total", dimensions: [("route", route)], factory: factory)
+        bytesOut = Counter(label: "bearer_proxy_response_body_bytes_total", dimensions: [("route", route)], factory: factory)
+    }
+
+    /// Counts one finished request. Called once per request, on its loop.
+    func record(methodIndex: Int, status: Int, durationNanoseconds: UInt64, upstreamNanoseconds: UInt64?,
+                bytesIn inBytes: Int, bytesOut outBytes: Int) {
+        let classes = ProxyMetrics.statusClasses.count
+        let statusClass = (100...599).contains(status) ? status / 100 - 1 : classes - 1
+        requestCounters[methodIndex * classes + statusClass].increment()
+        requestDuration.recordNanoseconds(Int64(clamping: durationNanoseconds))
+        if let upstreamNanoseconds { upstreamDuration.recordNanoseconds(Int64(clamping: upstreamNanoseconds)) }
+        if inBytes > 0 { bytesIn.increment(by: inBytes) }
+        if outBytes > 0 { bytesOut.increment(by: outBytes) }
+    }
+}
+
+/// The token metrics of one profile (`profile` label).
+/// Sendable: handles are thread-safe; the counts already exported are behind `exported`.
+final class TokenMetrics: Sendable {
+    private let fetchSuccesses: CoreMetrics.Counter
+    private let fetchFailures: CoreMetrics.Counter
+    private let secondsUntilExpiry: CoreMetrics.Meter
+    private let valid: CoreMetrics.Meter
+    /// Fetch counts already exported, and of which provider: a reload that changes the profile
+    /// brings a new provider whose counts start again at zero.
+    private let exported = Locked<(provider: ObjectIdentifier?, succeeded: Int, failed: Int)>((nil, 0, 0))
+
+    init(profile: String, factory: PrometheusMetricsFactory) {
+        fetchSuccesses = Counter(label: "bearer_proxy_token_fetches_total", dimensions: [("profile", profile), ("outcome", "success")], factory: factory)
+        fetchFailures = Counter(label: "bearer_proxy_token_fetches_total", dimensions: [("profile", profile), ("outcome", "failure")], factory: factory)
+        secondsUntilExpiry = Meter(label: "bearer_proxy_token_seconds_until_expiry", dimensions: [("profile", profile)], factory: factory)
+        valid = Meter(label: "bearer_proxy_token_valid", dimensions: [("profile", profile)], factory: factory)
+    }
+
+    func refresh(from provider: TokenProvider) {
+        let status = provider.status
+        valid.set(status.hasValidToken ? 1 : 0)
+        secondsUntilExpiry.set(max(0, status.secondsUntilExpiry ?? 0))
+        let id = ObjectIdentifier(provider)
+        let (newSucceeded, newFailed) = exported.withLock { seen in
             if seen.provider != id { seen = (id, 0, 0) }
             let failed = status.fetchesFailedTransient + status.fetchesFailedConfiguration
             let delta = (status.fetchesSucceeded - seen.succeeded, failed - seen.failed)
@@ -104,13 +161,8 @@ public final class ProxyMetrics: Sendable {
             seen.failed = failed
             return delta
         }
-        if newSucceeded > 0 { tokenFetchSuccesses.increment(by: newSucceeded) }
-        if newFailed > 0 { tokenFetchFailures.increment(by: newFailed) }
-    }
-
-    /// The Prometheus text exposition (format 0.0.4) of every metric.
-    public func exposition() -> [UInt8] {
-        registry.emitToBuffer()
+        if newSucceeded > 0 { fetchSuccesses.increment(by: newSucceeded) }
+        if newFailed > 0 { fetchFailures.increment(by: newFailed) }
     }
 }
 

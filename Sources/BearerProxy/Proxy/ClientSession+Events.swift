@@ -44,7 +44,7 @@ extension ClientSession {
             if client.deadline == 0 { client.deadline = EventLoop.deadline(after: context.settings.bodyTimeout) }
         } else {
             client.deadline = 0
-            if upstream.deadline == 0 { upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout) }
+            if upstream.deadline == 0 { upstream.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout) }
         }
     }
 
@@ -121,8 +121,8 @@ extension ClientSession {
                 if let exchange { logAccess(exchange, status: 408) }
                 close(graceful: true)
             }
-        } else if connection === exchange?.upstream {
-            upstreamFailed(.upstreamTimedOut("upstream did not answer within \(context.settings.responseTimeout)"))
+        } else if let exchange, connection === exchange.upstream {
+            upstreamFailed(.upstreamTimedOut("upstream did not answer within \(exchange.route.settings.responseTimeout)"))
         }
     }
 
@@ -143,7 +143,7 @@ extension ClientSession {
     func logAccess(_ exchange: Exchange, status: Int) {
         let now = EventLoop.now()
         let upstreamTime = exchange.upstreamStartedAt == 0 ? nil : now &- exchange.upstreamStartedAt
-        context.metrics.recordRequest(
+        exchange.route.metrics.record(
             methodIndex: ProxyMetrics.methodIndex(exchange.head.raw[exchange.head.method]), status: status,
             durationNanoseconds: now &- exchange.startedAt, upstreamNanoseconds: upstreamTime,
             bytesIn: Int(exchange.requestBytesForwarded), bytesOut: exchange.responseBytesSent)

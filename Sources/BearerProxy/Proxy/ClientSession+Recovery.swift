@@ -14,7 +14,7 @@ extension ClientSession {
     /// (`upstream.replay_body_limit`). Returns false when the 401 goes to the client as it came.
     func retryWithNewToken(after response: ResponseHead) -> Bool {
         guard let exchange, let token = exchange.token, rejectsToken(response) else { return false }
-        let invalidation = context.tokens.invalidate(token)
+        let invalidation = exchange.route.tokens.invalidate(token)
         guard !exchange.retriedAfterUnauthorized, exchange.requestComplete, exchange.replayBody != nil,
               invalidation != .tooSoon else { return false }
         context.logger.info("upstream rejected the bearer token; retrying once with a new token", metadata: [
@@ -34,7 +34,7 @@ extension ClientSession {
         exchange.upstreamReused = false
         exchange.token = nil
         state = .waitingForToken
-        context.tokens.token(on: loop) { [self] result in
+        exchange.route.tokens.token(on: loop) { [self] result in
             loop.assertOnLoop()
             tokenArrived(result)
         }
@@ -43,7 +43,7 @@ extension ClientSession {
 
     /// Whether this 401 says the token is bad, as `upstream.retry_unauthorized` reads it.
     private func rejectsToken(_ response: ResponseHead) -> Bool {
-        switch context.settings.retryUnauthorized {
+        switch exchange?.route.settings.retryUnauthorized ?? .never {
         case .never: return false
         case .any: return true
         // RFC 6750 §3.1: the resource server says the token itself is bad.
@@ -116,36 +116,14 @@ extension ClientSession {
             exchange.upstream?.close()
             exchange.upstream = nil
             exchange.retriedOnFreshConnection = true
-            let head = exchange.upstreamHead
+            exchange.upstreamReused = false
             state = .connectingUpstream
-            context.pool.acquire(fresh: true) { [self] result in
-                guard state == .connectingUpstream, self.exchange != nil else {
-                    if case .success(let (connection, _)) = result { connection.close() }
-                    return
-                }
-                switch result {
-                case .failure(let error):
-                    fail(.upstreamUnavailable(error))
-                case .success(let (connection, _)):
-                    self.exchange?.upstreamHead = head
-                    resend(head, on: connection)
-                }
-            }
+            // `startExchange` sends the kept head again, with the token it carried.
+            if let token = exchange.token { acquireUpstream(token: token, fresh: true) } else { fail(error) }
             return
         }
         context.logger.warning("upstream failed", metadata: ["reason": "\(error)"])
         fail(error)
-    }
-
-    func resend(_ head: [UInt8], on upstream: Connection) {
-        upstream.delegate = self
-        exchange?.upstream = upstream
-        exchange?.upstreamReused = false
-        state = .exchanging
-        upstream.write(head)
-        upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
-        upstream.flush()
-        updateReading()
     }
 
     /// `peerIsDone`: the client sends nothing more (see `Connection.closeAfterFlush(peerIsDone:)`).

@@ -11,7 +11,7 @@ extension ClientSession {
         guard let exchange, let upstream = exchange.upstream else { return }
         exchange.upstreamHead = []  // the server has answered: never replay this request
         if exchange.responseBody != nil {
-            upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
+            upstream.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout)
             relayResponseBody(bytes)
             return
         }
@@ -75,7 +75,7 @@ extension ClientSession {
                     return nil
                 }
                 if exchange.head.version == .http1_1 {
-                    client.write(context.rules.clientInterimHead(for: head))
+                    client.write(exchange.route.rules.clientInterimHead(for: head))
                     client.flush()
                 }
                 continue
@@ -94,10 +94,10 @@ extension ClientSession {
                 exchange.clientKeepAlive = false
             }
             exchange.response = head
-            exchange.upstream?.deadline = EventLoop.deadline(after: context.settings.responseTimeout)  // now: silence within the body
+            exchange.upstream?.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout)  // now: silence within the body
             exchange.responseBody = BodyDecoder(framing: framing, limits: context.settings.upstreamHTTPLimits)
             let connection = ForwardingRules.ClientConnection(open: exchange.clientKeepAlive, clientVersion: exchange.head.version)
-            client.write(context.rules.clientHead(for: head, framing: exchange.clientFraming, connection: connection))
+            client.write(exchange.route.rules.clientHead(for: head, framing: exchange.clientFraming, connection: connection))
             exchange.responseHeadSent = true
         }
         return offset
@@ -148,7 +148,7 @@ extension ClientSession {
         guard let exchange, let upstream = exchange.upstream, let response = exchange.response else { return }
         let responseKeepAlive = response.version == .http1_1 && !response.hasToken("close", inFieldsNamed: "connection")
         if upstreamReusable, responseKeepAlive, exchange.clientFraming != .untilClose {
-            context.pool.release(upstream)
+            exchange.route.pool.release(upstream)
         } else {
             upstream.close()
         }

@@ -23,6 +23,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     /// The request in flight and everything known about its exchange with the upstream.
     /// A class, so that the phases update it in place instead of copying its buffers.
     final class Exchange {
+        /// The route chosen for the request: its upstream, token profile and rules.
+        let route: RouteContext
         var head: RequestHead
         var targetForm: ForwardingRules.TargetForm
         var requestFraming: BodyFraming
@@ -64,8 +66,9 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
 
         var requestComplete: Bool { requestBody.isComplete }
 
-        init(head: RequestHead, targetForm: ForwardingRules.TargetForm, requestFraming: BodyFraming,
+        init(route: RouteContext, head: RequestHead, targetForm: ForwardingRules.TargetForm, requestFraming: BodyFraming,
              requestBody: BodyDecoder, clientKeepAlive: Bool, startedAt: UInt64) {
+            self.route = route
             self.head = head
             self.targetForm = targetForm
             self.requestFraming = requestFraming
@@ -200,8 +203,9 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     func begin(_ head: RequestHead) {
         let form: ForwardingRules.TargetForm
         let framing: BodyFraming
+        let route: RouteContext
         do {
-            (form, framing) = try admit(head)
+            (form, framing, route) = try admit(head)
         } catch {
             fail(error, answering: head)
             return
@@ -212,21 +216,21 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             ? !head.hasToken("close", inFieldsNamed: "connection")
             : head.hasToken("keep-alive", inFieldsNamed: "connection") && !head.hasToken("close", inFieldsNamed: "connection")
         let exchange = Exchange(
-            head: head, targetForm: form, requestFraming: framing,
+            route: route, head: head, targetForm: form, requestFraming: framing,
             requestBody: BodyDecoder(framing: framing, limits: context.settings.httpLimits),
             clientKeepAlive: keepAlive, startedAt: EventLoop.now())
-        if context.settings.retryUnauthorized == .never {
+        if route.settings.retryUnauthorized == .never {
             exchange.replayBody = nil  // no 401 is ever answered by a replay: nothing to keep
-        } else if case .contentLength(let length) = framing, length > UInt64(context.settings.replayBodyLimit) {
+        } else if case .contentLength(let length) = framing, length > UInt64(route.settings.replayBodyLimit) {
             exchange.replayBody = nil  // announced too large to keep: not copied at all
         }
         self.exchange = exchange
         state = .waitingForToken
         client.deadline = 0
-        if let ready = context.tokens.tokenIfReady() {
+        if let ready = route.tokens.tokenIfReady() {
             tokenArrived(ready)
         } else {
-            context.tokens.token(on: loop) { [self] result in
+            route.tokens.token(on: loop) { [self] result in
                 loop.assertOnLoop()
                 tokenArrived(result)
             }
@@ -234,9 +238,10 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     /// What the proxy refuses before asking for a token: methods it does not forward, protocol
-    /// switches, foreign hosts, targets it cannot rewrite safely, and bodies it cannot frame or
-    /// will not take. Otherwise the target's form and the body's framing.
-    private func admit(_ head: RequestHead) throws(ProxyError) -> (ForwardingRules.TargetForm, BodyFraming) {
+    /// switches, foreign hosts, requests no route takes, targets it cannot rewrite safely, and
+    /// bodies it cannot frame or will not take. Otherwise the target's form, the body's framing
+    /// and the route.
+    private func admit(_ head: RequestHead) throws(ProxyError) -> (ForwardingRules.TargetForm, BodyFraming, RouteContext) {
         if head.isCONNECT { throw .methodNotAllowed("CONNECT") }
         // RFC 9110 §9.3.8: a TRACE response echoes the request as the server received it, so
         // forwarding one would hand the bearer token to the local client, and a client MUST NOT
@@ -245,12 +250,9 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         // RFC 9110 §7.8: a server may ignore Upgrade. h2c is dropped silently (the request goes on
         // as HTTP/1.1); any other protocol switch (WebSocket) would need a tunnel we do not offer.
         if head.count(named: "upgrade") > 0, !Self.onlyH2CUpgrade(head) { throw .upgradeNotSupported }
-        // HTTP/1.0 requests may omit Host; the parser requires exactly one in HTTP/1.1.
-        if let host = head.firstValue(named: "host"), !context.hosts.allows(host) {
-            throw .misdirected(String(decoding: host.prefix(100), as: UTF8.self))
-        }
         guard let form = ForwardingRules.targetForm(of: head) else { throw .badRequest(.invalidTarget) }
         if ForwardingRules.hasDotSegment(head, form: form) { throw .badRequest(.dotSegmentInPath) }
+        let route = try chooseRoute(head, form: form)
         let framing: BodyFraming
         do {
             framing = try head.bodyFraming()
@@ -260,7 +262,32 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         if let limit = context.settings.maxBodySize, case .contentLength(let length) = framing, length > limit {
             throw .bodyTooLarge(limit)
         }
-        return (form, framing)
+        return (form, framing, route)
+    }
+
+    /// The route of a request, from the authority it names (an absolute-form target's, which
+    /// RFC 9112 §3.2.2 puts before Host, else the Host field) and its path. The authority must be
+    /// a local name, an `allowed_hosts` entry or a route's host (421 otherwise: see
+    /// `HostAllowlist`); a request that no route takes is answered 404 and goes nowhere.
+    private func chooseRoute(_ head: RequestHead, form: ForwardingRules.TargetForm) throws(ProxyError) -> RouteContext {
+        // HTTP/1.0 requests may omit Host; the parser requires exactly one in HTTP/1.1.
+        let authority = form == .absolute ? ForwardingRules.authority(of: head.raw[head.target]) : head.firstValue(named: "host")
+        var name: String?
+        var port: UInt16?
+        if let authority {
+            guard let (hostName, hostPort) = HostAllowlist.split(authority),
+                  context.hosts.allows(authority) || context.table.namesHost(hostName) else {
+                throw .misdirected(String(decoding: authority.prefix(100), as: UTF8.self))
+            }
+            (name, port) = (hostName, hostPort)
+        }
+        let path = ForwardingRules.routingPath(of: head, form: form)
+        let defaultPort: UInt16 = form == .absolute && ForwardingRules.isHTTPS(head.raw[head.target]) ? 443 : 80
+        guard let index = context.table.route(name: name, port: port, defaultPort: defaultPort, path: path) else {
+            throw .noRoute(host: String(decoding: (authority ?? []).prefix(100), as: UTF8.self),
+                           path: String(decoding: path.prefix(200), as: UTF8.self))
+        }
+        return context.routes[index]
     }
 
     func tokenArrived(_ result: Result<AccessToken, TokenError>) {
@@ -274,19 +301,23 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         }
     }
 
+    /// The one way to an upstream connection: an idle pooled one at once, or a new one (`fresh`:
+    /// never a pooled one, after a pooled one turned out stale). Then `startExchange`.
     func acquireUpstream(token: AccessToken, fresh: Bool) {
-        if !fresh, let connection = context.pool.takeIdle() {
+        guard let route = exchange?.route else { return }
+        if !fresh, let connection = route.pool.takeIdle() {
             startExchange(on: connection, reused: true, token: token)
             return
         }
-        context.pool.acquire(fresh: fresh) { [self] result in
+        route.pool.acquire(fresh: fresh) { [self] result in
             guard state == .connectingUpstream, exchange != nil else {
-                if case .success(let (connection, _)) = result { context.pool.release(connection) }
+                // The request ended while connecting: the connection is new and unused, so keep it.
+                if case .success(let (connection, _)) = result { route.pool.release(connection) }
                 return
             }
             switch result {
             case .failure(let error):
-                context.logger.warning("upstream connection failed", metadata: ["reason": "\(error)"])
+                context.logger.warning("upstream connection failed", metadata: ["route": "\(route.label)", "reason": "\(error)"])
                 if case .io(let io) = error, io.errno == ETIMEDOUT {
                     fail(.upstreamTimedOut(error.description))
                 } else {
@@ -302,7 +333,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         guard let exchange else { return }
         upstream.delegate = self
         let head = exchange.upstreamHead.isEmpty
-            ? context.rules.upstreamHead(for: exchange.head, form: exchange.targetForm, framing: exchange.requestFraming,
+            ? exchange.route.rules.upstreamHead(for: exchange.head, form: exchange.targetForm, framing: exchange.requestFraming,
                                          token: token, clientAddress: clientAddress)
             : exchange.upstreamHead
         exchange.upstream = upstream
@@ -313,7 +344,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         state = .exchanging
         upstream.write(head)
         if exchange.replaying { writeKeptBody(to: upstream, exchange) }
-        upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout)
+        upstream.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout)
         processBufferedInput()
         if state == .exchanging { upstream.flush() }
         updateReading()
@@ -336,7 +367,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         let chunked = exchange.requestFraming == .chunked
         let used: Int
         var forwarded = 0
-        let replayLimit = context.settings.replayBodyLimit
+        let replayLimit = exchange.route.settings.replayBodyLimit
         do {
             used = try exchange.requestBody.decode(bytes) { payload in
                 forwarded += payload.count
@@ -362,7 +393,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             if chunked { upstream.writeLastChunk() }
             client.deadline = 0
             // upstream.response_timeout runs from the last request byte (see armUploadDeadlines).
-            if exchange.response == nil { upstream.deadline = EventLoop.deadline(after: context.settings.responseTimeout) }
+            if exchange.response == nil { upstream.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout) }
         } else {
             client.deadline = EventLoop.deadline(after: context.settings.bodyTimeout)
         }

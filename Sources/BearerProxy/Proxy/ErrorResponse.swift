@@ -13,6 +13,7 @@ enum ErrorResponse {
         case .methodNotAllowed: return (405, "Method Not Allowed", "method_not_allowed")
         case .upgradeNotSupported: return (501, "Not Implemented", "upgrade_not_supported")
         case .misdirected: return (421, "Misdirected Request", "misdirected_request")
+        case .noRoute: return (404, "Not Found", "no_route")
         case .bodyTooLarge: return (413, "Content Too Large", "body_too_large")
         case .tokenUnavailable: return (503, "Service Unavailable", "token_unavailable")
         case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamClosed: return (502, "Bad Gateway", "upstream_unavailable")
@@ -30,15 +31,20 @@ enum ErrorResponse {
             extra.append(("Retry-After", String(tokenError.retryAfterSeconds)))
         }
         if connection == .keepAlive { extra.append(("Connection", "keep-alive")) }
-        return json(status: code, reason: reason, error: name, detail: error.description, extraFields: extra,
-                    close: connection == .close, toHEAD: toHEAD)
+        var members: [(String, String)] = []
+        if case .noRoute(let host, let path) = error { members = [("host", host), ("path", path)] }
+        return json(status: code, reason: reason, error: name, detail: error.description, members: members,
+                    extraFields: extra, close: connection == .close, toHEAD: toHEAD)
     }
 
     /// With `toHEAD` only the head is sent: its Content-Length is the length a GET would get, and
     /// content after it would be read by the client as the start of the next response.
-    static func json(status: Int, reason: String, error: String, detail: String, extraFields: [(String, String)] = [],
-                     close: Bool, toHEAD: Bool = false) -> [UInt8] {
-        let body = Array("{\"error\":\"\(error)\",\"detail\":\"\(JSONText.escaped(detail))\"}\n".utf8)
+    /// `members`: more string members of the body, after `error` and `detail`.
+    static func json(status: Int, reason: String, error: String, detail: String, members: [(String, String)] = [],
+                     extraFields: [(String, String)] = [], close: Bool, toHEAD: Bool = false) -> [UInt8] {
+        var text = "{\"error\":\"\(error)\",\"detail\":\"\(JSONText.escaped(detail))\""
+        for (name, value) in members { text += ",\"\(name)\":\"\(JSONText.escaped(value))\"" }
+        let body = Array((text + "}\n").utf8)
         var head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in extraFields { head += "\(name): \(value)\r\n" }
         if close { head += "Connection: close\r\n" }

@@ -6,9 +6,14 @@ struct ForwardingRules: Sendable {
     /// Prefix for every request path ("" or "/v2").
     let basePath: [UInt8]
 
-    init(upstreamAuthority: String, basePath: String) {
+    /// How many bytes of the path to remove before `basePath` goes in front: the route's matched
+    /// prefix without its trailing "/" (`strip_prefix`), or 0.
+    let strippedPrefixLength: Int
+
+    init(upstreamAuthority: String, basePath: String, strippedPrefix: String = "") {
         self.upstreamAuthority = Array(upstreamAuthority.utf8)
         self.basePath = Array(basePath.utf8)
+        self.strippedPrefixLength = strippedPrefix.utf8.count
     }
 
     /// RFC 9110 §7.6.1: hop-by-hop fields, meaningful for one connection only. `Proxy-Connection`
@@ -103,6 +108,20 @@ struct ForwardingRules: Sendable {
         return start..<end
     }
 
+    /// The authority of an absolute-form target (`host[:port]`, without any userinfo).
+    static func authority(of target: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        let start = target.firstRange(of: Array("://".utf8)).map { $0.upperBound } ?? target.startIndex
+        let end = afterAuthority(target) ?? target.endIndex
+        let authority = target[start..<end]
+        // RFC 9110 §4.2.4: userinfo is deprecated in http(s) URIs; only what follows "@" names the host.
+        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { return authority[(at + 1)...] }
+        return authority
+    }
+
+    static func isHTTPS(_ target: ArraySlice<UInt8>) -> Bool {
+        hasPrefixIgnoringCase(target, "https://")
+    }
+
     /// In an absolute-form target, where the authority ends: the first "/" or "?" after "scheme://".
     static func afterAuthority(_ target: ArraySlice<UInt8>) -> Int? {
         let afterScheme = target.firstRange(of: Array("://".utf8)).map { $0.upperBound } ?? target.startIndex
@@ -131,28 +150,36 @@ struct ForwardingRules: Sendable {
         }
     }
 
-    /// Appends the target as the upstream must see it: always origin-form under the base path.
-    /// An absolute-form target keeps only its path and query; the host it names is ignored,
-    /// so the request goes to the configured upstream and nowhere else.
+    /// Appends the target as the upstream must see it: always origin-form under the base path,
+    /// less the route's prefix when it strips one. An absolute-form target keeps only its path and
+    /// query; the host it names chose the route, and the request goes to that route's upstream.
     func appendUpstreamTarget(of head: RequestHead, form: TargetForm, to out: inout [UInt8]) {
         let target = head.raw[head.target]
+        var rest: ArraySlice<UInt8>
         switch form {
         case .asterisk:
             out.append(UInt8(ascii: "*"))
+            return
         case .origin:
-            out.append(contentsOf: basePath)
-            out.append(contentsOf: target)
+            rest = target
         case .absolute:
-            let pathStart = Self.afterAuthority(target)
-            out.append(contentsOf: basePath)
-            if let pathStart {
-                if target[pathStart] == UInt8(ascii: "?") { out.append(UInt8(ascii: "/")) }
-                out.append(contentsOf: target[pathStart...])
-            } else {
-                out.append(UInt8(ascii: "/"))
-            }
+            rest = Self.afterAuthority(target).map { target[$0...] } ?? []
         }
+        // The route matched this prefix on a segment boundary, so the rest starts with "/" or "?" or is empty.
+        if strippedPrefixLength > 0, rest.first == UInt8(ascii: "/") { rest = rest.dropFirst(strippedPrefixLength) }
+        out.append(contentsOf: basePath)
+        if rest.first != UInt8(ascii: "/") { out.append(UInt8(ascii: "/")) }
+        out.append(contentsOf: rest)
     }
+
+    /// The request's path (before any "?"), as routes match it: "/" when the target has none.
+    static func routingPath(of head: RequestHead, form: TargetForm) -> ArraySlice<UInt8> {
+        let target = head.raw[head.target]
+        guard let range = pathRange(of: target, form: form) else { return ArraySlice(Self.rootPath) }
+        return target[range]
+    }
+
+    private static let rootPath: [UInt8] = [UInt8(ascii: "/")]
 
     // MARK: Heads
 

@@ -9,28 +9,57 @@ struct SessionSettings: Sendable {
     var headerTimeout: Duration
     var idleTimeout: Duration
     var bodyTimeout: Duration
-    var responseTimeout: Duration
     /// Largest request body accepted; nil: no limit.
     var maxBodySize: UInt64?
-    var retryUnauthorized: UpstreamConfig.RetryUnauthorized = .invalidToken
-    /// Request bodies up to this size are kept for a replay after a 401 (upstream.replay_body_limit).
-    var replayBodyLimit = UpstreamConfig.defaultReplayBodyLimit
     var maxConnections = LimitsConfig.defaultMaxConnections
 }
 
-/// What the sessions of one loop share for one configuration generation: their upstream pool,
-/// the token provider, the rules and settings, and the process-wide services.
+/// One route as the sessions of one loop use it: its upstream pool, its profile's token provider
+/// (shared with every route that names the profile), how heads are rewritten for it, and its own
+/// upstream settings.
+/// @unchecked Sendable: the pool is touched only on its loop's queue; the rest is immutable.
+final class RouteContext: @unchecked Sendable {
+    struct Settings: Sendable {
+        var responseTimeout: Duration
+        var retryUnauthorized: UpstreamConfig.RetryUnauthorized = .invalidToken
+        /// Request bodies up to this size are kept for a replay after a 401 (replay_body_limit).
+        var replayBodyLimit = UpstreamConfig.defaultReplayBodyLimit
+    }
+
+    /// `route` label: the route's name or index.
+    let label: String
+    let profile: String
+    let pool: UpstreamPool
+    let tokens: TokenProvider
+    let rules: ForwardingRules
+    let settings: Settings
+    let metrics: RequestMetrics
+
+    init(label: String, profile: String, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules,
+         settings: Settings, metrics: RequestMetrics) {
+        self.label = label
+        self.profile = profile
+        self.pool = pool
+        self.tokens = tokens
+        self.rules = rules
+        self.settings = settings
+        self.metrics = metrics
+    }
+}
+
+/// What the sessions of one loop share for one configuration generation: the routes (each with its
+/// upstream pool, token provider and rules), the settings, and the process-wide services.
 ///
 /// A reload builds new contexts and links each old one to its `successor`; a session moves to the
 /// newest context of its loop when its next request begins, so keep-alive connections take up
 /// a new configuration from their next request on (see `ClientSession.adoptLatestContext`).
-/// @unchecked Sendable: `successor` and the pool are touched only on `loop.queue`; the rest is
-/// immutable (metrics handles are thread-safe).
+/// @unchecked Sendable: `successor` and the routes' pools are touched only on `loop.queue`; the
+/// rest is immutable (metrics handles are thread-safe).
 final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
-    let pool: UpstreamPool
-    let tokens: TokenProvider
-    let rules: ForwardingRules
+    /// In the order of the file; `table` indexes them.
+    let routes: [RouteContext]
+    let table: RouteTable
     let hosts: HostAllowlist
     let settings: SessionSettings
     let logger: Logger
@@ -46,15 +75,14 @@ final class LoopContext: @unchecked Sendable {
     /// The context that replaced this one on the same loop (set by a reload).
     var successor: LoopContext?
 
-    init(loop: EventLoop, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules, hosts: HostAllowlist,
+    init(loop: EventLoop, routes: [RouteContext], table: RouteTable, hosts: HostAllowlist,
          settings: SessionSettings, logger: Logger, connections: ConnectionCounter, sessions: SessionRegistry,
          metrics: ProxyMetrics = ProxyMetrics(), accessLog: LogConfig = .defaults) {
         self.connections = connections
         self.hosts = hosts
         self.loop = loop
-        self.pool = pool
-        self.tokens = tokens
-        self.rules = rules
+        self.routes = routes
+        self.table = table
         self.settings = settings
         self.logger = logger
         self.metrics = metrics
@@ -66,7 +94,7 @@ final class LoopContext: @unchecked Sendable {
         self.accessLogger = access
         self.accessLine = DirectLogLine(logger: access, level: .info, message: "request", keys: ClientSession.accessKeys)
         self.accessLogQuery = accessLog.accessQuery
-        pool.metrics = metrics.pool
+        for route in routes { route.pool.metrics = metrics.pool }
     }
 
     /// The newest context of this loop: this one, or the last of its successors. On `loop.queue`.

@@ -6,6 +6,8 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
     case methodNotAllowed(String)
     case upgradeNotSupported
     case misdirected(String)
+    /// No route takes this host and path (both as the request named them, the path without query).
+    case noRoute(host: String, path: String)
     case bodyTooLarge(UInt64)
     /// No token: the endpoint failed, rejected us, or is in backoff.
     case tokenUnavailable(TokenError)
@@ -17,7 +19,7 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
 
     var side: Side {
         switch self {
-        case .badRequest, .methodNotAllowed, .upgradeNotSupported, .misdirected, .bodyTooLarge: return .downstream
+        case .badRequest, .methodNotAllowed, .upgradeNotSupported, .misdirected, .noRoute, .bodyTooLarge: return .downstream
         case .tokenUnavailable: return .token
         case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamTimedOut, .upstreamClosed: return .upstream
         }
@@ -33,9 +35,13 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
     var description: String {
         switch self {
         case .badRequest(let error): return "bad request: \(error.detail)"
+        case .methodNotAllowed("CONNECT"):
+            return "CONNECT is not proxied: a TLS tunnel cannot carry the injected Authorization header; "
+                + "send plain http:// URLs through the proxy, and it speaks TLS to the upstream"
         case .methodNotAllowed(let method): return "method \(method) is not proxied"
         case .upgradeNotSupported: return "protocol upgrade is not supported"
         case .misdirected(let host): return "Host \"\(host)\" is not served here"
+        case .noRoute(let host, let path): return "no route for host \"\(host)\" and path \"\(path)\""
         case .bodyTooLarge(let limit): return "request body larger than \(limit) bytes"
         case .tokenUnavailable(let error): return error.description
         case .upstreamUnavailable(let error): return error.description

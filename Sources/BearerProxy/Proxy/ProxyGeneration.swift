@@ -1,22 +1,30 @@
 import BearerTLS
 import Logging
 
-/// Everything derived from one loaded configuration: the token provider and one context per loop.
+/// Everything derived from one loaded configuration: a token provider per profile and one context
+/// per loop (with that loop's routes).
 ///
 /// New connections get the current generation; a reload builds a new one and swaps it in, while
-/// connections already open finish on the generation they started with.
+/// connections already open finish their request on the generation they started with.
 final class ProxyGeneration: Sendable {
+    /// One token profile's provider, and the watcher of its secret, key and certificate files.
+    /// A reload that keeps the profile unchanged keeps both, and with them the cached token.
+    struct Profile: Sendable {
+        var name: String
+        var config: TokenConfig
+        var provider: TokenProvider
+        var watcher: CredentialWatcher?
+        /// Made by this generation (the first, or new settings): its first fetch should start now
+        /// rather than with the first request, and its watcher start.
+        var isNew: Bool
+    }
+
     let number: Int
     let config: ProxyConfig
-    let tokens: TokenProvider
+    /// In the order of `tokens:`.
+    let profiles: [Profile]
     let contexts: [LoopContext]
-    /// Set only when this generation made its own provider (the first, or new token settings):
-    /// its first fetch should start now rather than with the first request.
-    let startsNewProvider: Bool
     let tokenLoop: EventLoop
-    /// Watches the secret, key and certificate files of this generation's token provider; handed
-    /// on with the provider when a reload keeps it.
-    let credentialWatcher: CredentialWatcher?
 
     /// What the generation is built from besides the configuration; fixed for the process's life.
     struct Services: Sendable {
@@ -40,49 +48,41 @@ final class ProxyGeneration: Sendable {
         }
     }
 
-    /// Builds contexts for `config`. Reuses `previous`'s token provider (and so its cached token)
-    /// when the token settings, secret included, did not change.
+    /// Builds contexts for `config`. Keeps `previous`'s provider (and so its cached token) for
+    /// every profile whose name and settings, secret included, did not change.
     init(number: Int, config: ProxyConfig, listenPort: UInt16, services: Services, previous: ProxyGeneration?) throws(StartupError) {
         self.number = number
         self.config = config
         self.tokenLoop = services.tokenLoop
         let logger = services.logger
-        let upstreamTLS: TLSContext?
+        var upstreamTLS: [TLSContext?] = []
         do {
-            upstreamTLS = config.upstream.url.isTLS
-                ? try TLSContext.client(TLSClientConfiguration(caFile: config.upstream.caFile, verifyPeer: !config.upstream.insecureSkipVerify))
-                : nil
+            for route in config.routes {
+                upstreamTLS.append(route.upstream.url.isTLS
+                    ? try TLSContext.client(TLSClientConfiguration(caFile: route.upstream.caFile, verifyPeer: !route.upstream.insecureSkipVerify))
+                    : nil)
+            }
             // Fail now, not at the first token request, when the token TLS settings are unusable.
-            if config.token.usesTLS { _ = try TokenTLSContexts(config.token).current() }
+            for profile in config.tokenProfiles where profile.config.usesTLS { _ = try TokenTLSContexts(profile.config).current() }
         } catch {
             throw StartupError(description: "TLS setup failed: \(error)")
         }
-        if config.upstream.insecureSkipVerify {
-            logger.warning("upstream.insecure_skip_verify is set: the upstream certificate is NOT verified; the bearer token can be sent to an impostor")
+        for route in config.routes where route.upstream.insecureSkipVerify {
+            logger.warning("upstream.insecure_skip_verify is set: the upstream certificate is NOT verified; the bearer token can be sent to an impostor",
+                           metadata: ["route": "\(route.label)", "upstream": "\(route.upstream.url.host)"])
         }
-        if config.token.insecureSkipVerify {
-            logger.warning("token.insecure_skip_verify is set: the token endpoint certificate is NOT verified; the client secret can be sent to an impostor")
-        }
-
-        if let previous, previous.config.token == config.token {
-            tokens = previous.tokens
-            startsNewProvider = false
-            credentialWatcher = previous.credentialWatcher
-        } else {
-            let setup = TokenSetup(config: config.token, loop: services.tokenLoop, resolver: services.resolver,
-                                   tlsMetrics: services.metrics.tokenTLS)
-            let provider = TokenProvider(
-                fetcher: setup.fetcher,
-                policy: .init(refreshMargin: config.token.refreshMargin, defaultLifetime: config.token.defaultLifetime,
-                              minimumInterval: config.token.minRequestInterval),
-                logger: logger)
-            tokens = provider
-            startsNewProvider = true
-            credentialWatcher = CredentialWatcher(source: setup.credentials) { [weak provider] in provider?.credentialsChanged() }
+        for profile in config.tokenProfiles where profile.config.insecureSkipVerify {
+            logger.warning("token.insecure_skip_verify is set: the token endpoint certificate is NOT verified; the client secret can be sent to an impostor",
+                           metadata: ["profile": "\(profile.name)"])
         }
 
-        let upstreamEndpoint = Endpoint(host: config.upstream.url.host, port: config.upstream.url.port, tlsContext: upstreamTLS)
-        let rules = ForwardingRules(upstreamAuthority: config.upstream.url.authority, basePath: config.upstream.url.path)
+        profiles = config.tokenProfiles.map { profile in
+            if let kept = previous?.profiles.first(where: { $0.name == profile.name && $0.config == profile.config }) {
+                return Profile(name: kept.name, config: kept.config, provider: kept.provider, watcher: kept.watcher, isNew: false)
+            }
+            return Self.makeProfile(profile, services: services, logger: logger)
+        }
+
         var limits = HTTP1Limits.default
         limits.maxRequestLineLength = config.limits.maxRequestLine
         limits.maxHeadSize = config.limits.maxHeaderBytes
@@ -90,40 +90,85 @@ final class ProxyGeneration: Sendable {
         let settings = SessionSettings(
             httpLimits: limits, upstreamHTTPLimits: .upstreamDefault,
             headerTimeout: config.timeouts.headerRead, idleTimeout: config.timeouts.idle,
-            bodyTimeout: config.timeouts.bodyRead, responseTimeout: config.upstream.responseTimeout,
-            maxBodySize: config.limits.maxBodySize, retryUnauthorized: config.upstream.retryUnauthorized,
-            replayBodyLimit: config.upstream.replayBodyLimit, maxConnections: config.limits.maxConnections)
-        let poolSettings = UpstreamPool.Settings(
-            maxIdle: config.upstream.poolMaxIdle, idleTimeout: config.upstream.poolIdleTimeout,
-            connectTimeout: config.upstream.connectTimeout)
+            bodyTimeout: config.timeouts.bodyRead,
+            maxBodySize: config.limits.maxBodySize, maxConnections: config.limits.maxConnections)
+        let table = RouteTable(config.routes.map(\.match), listenPort: listenPort)
         let hosts = HostAllowlist(extraNames: config.allowedHosts, port: listenPort)
-        let tokens = self.tokens
+        let providers = Dictionary(uniqueKeysWithValues: profiles.map { ($0.name, $0.provider) })
         contexts = services.group.loops.map { loop in
-            LoopContext(
-                loop: loop,
-                pool: UpstreamPool(loop: loop, endpoint: upstreamEndpoint, settings: poolSettings, resolver: services.resolver),
-                tokens: tokens, rules: rules, hosts: hosts, settings: settings, logger: logger,
+            let routes = zip(config.routes, upstreamTLS).map { route, tls in
+                let upstream = route.upstream
+                return RouteContext(
+                    label: route.label, profile: route.token,
+                    pool: UpstreamPool(
+                        loop: loop, endpoint: Endpoint(host: upstream.url.host, port: upstream.url.port, tlsContext: tls),
+                        settings: .init(maxIdle: upstream.poolMaxIdle, idleTimeout: upstream.poolIdleTimeout,
+                                        connectTimeout: upstream.connectTimeout),
+                        resolver: services.resolver),
+                    tokens: providers[route.token]!,
+                    rules: ForwardingRules(upstreamAuthority: upstream.url.authority, basePath: upstream.url.path,
+                                           strippedPrefix: route.stripPrefix ? route.match.prefixStem : ""),
+                    settings: .init(responseTimeout: upstream.responseTimeout, retryUnauthorized: upstream.retryUnauthorized,
+                                    replayBodyLimit: upstream.replayBodyLimit),
+                    metrics: services.metrics.requests(route: route.label))
+            }
+            return LoopContext(
+                loop: loop, routes: routes, table: table, hosts: hosts, settings: settings, logger: logger,
                 connections: services.connections, sessions: services.sessions[loop.index],
                 metrics: services.metrics, accessLog: config.log)
         }
-        services.metrics.pool.capacity.set(config.upstream.poolMaxIdle * services.group.loops.count)
+        services.metrics.pool.capacity.set(config.routes.reduce(0) { $0 + $1.upstream.poolMaxIdle } * services.group.loops.count)
+    }
+
+    private static func makeProfile(_ profile: TokenProfile, services: Services, logger: Logger) -> Profile {
+        var logger = logger
+        logger[metadataKey: "profile"] = "\(profile.name)"
+        let config = profile.config
+        let setup = TokenSetup(config: config, loop: services.tokenLoop, resolver: services.resolver,
+                               tlsMetrics: services.metrics.tokenTLS)
+        let provider = TokenProvider(
+            fetcher: setup.fetcher,
+            policy: .init(refreshMargin: config.refreshMargin, defaultLifetime: config.defaultLifetime,
+                          minimumInterval: config.minRequestInterval),
+            logger: logger)
+        let watcher = CredentialWatcher(source: setup.credentials) { [weak provider] in provider?.credentialsChanged() }
+        return Profile(name: profile.name, config: config, provider: provider, watcher: watcher, isNew: true)
+    }
+
+    /// Profiles made by this generation: fetch their first token now, and watch their files.
+    func startNewProfiles() {
+        for profile in profiles where profile.isNew {
+            profile.provider.token(on: tokenLoop) { _ in }
+            profile.watcher?.start()
+        }
+    }
+
+    /// Stops every watcher of this generation (at shutdown).
+    func stopWatchers() {
+        for profile in profiles { profile.watcher?.stop() }
+    }
+
+    /// The provider of the profile `name`, if this generation has it.
+    func provider(named name: String) -> TokenProvider? {
+        profiles.first { $0.name == name }?.provider
     }
 
     /// A replaced generation: its pools stop keeping connections, and each of its contexts points
-    /// to `successor`'s on the same loop, where its sessions move at their next request. Its token
-    /// provider, unless `successor` goes on with it, stops refreshing and watching files: only a
+    /// to `successor`'s on the same loop, where its sessions move at their next request. A token
+    /// provider that `successor` does not go on with stops refreshing and watching files: only a
     /// request still in flight on this generation can ask it for a token.
     func retire(successor: ProxyGeneration) {
-        let keepsProvider = successor.tokens === tokens
-        if !keepsProvider {
-            credentialWatcher?.stop()
-            tokens.retire()
+        for profile in profiles where !successor.profiles.contains(where: { $0.provider === profile.provider }) {
+            profile.watcher?.stop()
+            profile.provider.retire()
         }
         for (context, next) in zip(contexts, successor.contexts) {
             context.loop.execute {
                 context.successor = next
-                context.pool.retired = true
-                context.pool.closeIdle()
+                for route in context.routes {
+                    route.pool.retired = true
+                    route.pool.closeIdle()
+                }
             }
         }
     }

@@ -69,15 +69,12 @@ extension ProxyServer {
             oldListener.close()
         }
         old.retire(successor: generation)
-        if generation.startsNewProvider {
-            generation.tokens.token(on: services.tokenLoop) { _ in }
-            generation.credentialWatcher?.start()
-        }
+        generation.startNewProfiles()
         metrics.configReloadSuccesses.increment()
         logger.info("config reloaded", metadata: [
             "generation": "\(generation.number)",
             "listen": "\(listener.address)",
-            "new_token_provider": "\(generation.startsNewProvider)",
+            "new_token_profiles": "\(generation.profiles.filter(\.isNew).map(\.name).joined(separator: ","))",
             "summary": "\(config.summary().joined(separator: "; "))",
         ])
         return true

@@ -81,16 +81,14 @@ public final class ProxyServer: Sendable {
             "version": "\(BearerProxyVersion.current)",
             "openssl": "\(OpenSSLLibrary.version)",
             "listen": "\(listener.address)",
-            "upstream": "\(config.upstream.url)",
-            "token_endpoint": "\(config.token.endpointDescription)",
-            "auth_method": "\(config.token.authMethod.rawValue)",
+            "routes": "\(config.routes.map { "\($0.match) -> \($0.upstream.url) (\($0.token))" }.joined(separator: "; "))",
+            "token_endpoints": "\(config.tokenProfiles.map { "\($0.name): \($0.config.endpointDescription) (\($0.config.authMethod.rawValue))" }.joined(separator: "; "))",
             "admin": "\(admin.map { "\($0.address)" } ?? "disabled")",
             "workers": "\(group.loops.count)",
         ])
         logger.info("config in force", metadata: ["generation": "1", "summary": "\(config.summary().joined(separator: "; "))"])
-        // Fetch the first token now, so the first request does not wait for it.
-        generation.tokens.token(on: services.tokenLoop) { _ in }
-        generation.credentialWatcher?.start()
+        // Fetch the first tokens now, so the first requests do not wait for them.
+        generation.startNewProfiles()
     }
 
     /// Stops accepting, closes idle keep-alive connections, waits up to `drainTimeout` for
@@ -103,7 +101,7 @@ public final class ProxyServer: Sendable {
         }
         listener.close()
         // Retired generations stopped their watchers when they were replaced.
-        generation.credentialWatcher?.stop()
+        generation.stopWatchers()
         logger.info("shutting down: no longer accepting connections", metadata: ["drain_timeout": "\(drainTimeout)"])
         let contexts = generation.contexts
         let registries = services.sessions
@@ -120,7 +118,7 @@ public final class ProxyServer: Sendable {
             }
             if open == 0 || EventLoop.now() >= deadline {
                 if open > 0 { logger.warning("drain timeout reached", metadata: ["open_connections": "\(open)"]) }
-                for context in contexts { context.loop.queue.sync { context.pool.closeIdle() } }
+                for context in contexts { context.loop.queue.sync { context.routes.forEach { $0.pool.closeIdle() } } }
                 admin?.close()
                 heartbeat.stop()
                 logger.info("drained", metadata: ["open_connections": "\(open)"])
@@ -132,15 +130,21 @@ public final class ProxyServer: Sendable {
         queue.async { check() }
     }
 
-    /// Pool statistics of the current generation, for tests.
-    func poolStatistics() -> [UpstreamPool.Statistics] {
-        current.state.withLock { $0.generation.contexts }.map { context in context.loop.queue.sync { context.pool.statistics } }
+    /// Pool statistics of the current generation's first route (in the one-route form, the only
+    /// one), per loop, for tests.
+    func poolStatistics(route: Int = 0) -> [UpstreamPool.Statistics] {
+        current.state.withLock { $0.generation.contexts }.map { context in context.loop.queue.sync { context.routes[route].pool.statistics } }
     }
 
-    var tokenStatus: TokenProvider.Status { current.state.withLock { $0.generation.tokens }.status }
+    /// The first profile's token state (in the one-route form, the only one), for tests.
+    var tokenStatus: TokenProvider.Status { tokenStatus(profile: current.state.withLock { $0.generation.profiles[0].name })! }
+
+    func tokenStatus(profile: String) -> TokenProvider.Status? {
+        current.state.withLock { $0.generation.provider(named: profile) }?.status
+    }
 
     /// For tests: look at the credential files now instead of at the next poll.
-    func checkCredentialFiles() { current.state.withLock { $0.generation }.credentialWatcher?.checkNow() }
+    func checkCredentialFiles() { current.state.withLock { $0.generation }.profiles.forEach { $0.watcher?.checkNow() } }
 
     // MARK: Wiring
 
@@ -211,21 +215,40 @@ public final class ProxyServer: Sendable {
             healthProblem: { heartbeat.problem() },
             readiness: {
                 let (generation, shuttingDown, reloadError) = current.state.withLock { ($0.generation, $0.shuttingDown, $0.lastReloadError) }
-                let status = generation.tokens.status
-                var fields: [(String, String)] = [("config_generation", "\(generation.number)")]
-                if let reloadError { fields.append(("last_reload_error", reloadError)) }
-                if shuttingDown {
-                    return (false, [("reason", "shutting down")] + fields)
-                }
-                if status.hasValidToken {
-                    return (true, [("token_expires_in", "\(Int(status.secondsUntilExpiry ?? 0))")] + fields)
-                }
-                return (false, [("reason", status.lastFailure.map { "no valid token: \($0)" } ?? "no token fetched yet")] + fields)
+                return readiness(of: generation, shuttingDown: shuttingDown, reloadError: reloadError)
             },
             metrics: {
                 let generation = current.state.withLock { $0.generation }
-                metrics.refresh(token: generation.tokens, generation: generation.number)
+                metrics.refresh(profiles: generation.profiles.map { ($0.name, $0.provider) }, generation: generation.number)
                 return metrics.exposition()
             })
+    }
+
+    /// `/readyz`: ready when every profile holds a valid token, a configuration is in force and no
+    /// shutdown has begun. The top-level fields are those of the one-profile form (for the first
+    /// profile that is not ready, or the token that expires first); `profiles` has each one's state.
+    static func readiness(of generation: ProxyGeneration, shuttingDown: Bool, reloadError: String?) -> (ready: Bool, fields: [(String, AdminValue)]) {
+        var fields: [(String, AdminValue)] = [("config_generation", .number(generation.number))]
+        if let reloadError { fields.append(("last_reload_error", .string(reloadError))) }
+        var states: [(String, AdminValue)] = []
+        var problem: String?
+        var soonest: Int?
+        for profile in generation.profiles {
+            let status = profile.provider.status
+            if status.hasValidToken {
+                let expiresIn = Int(status.secondsUntilExpiry ?? 0)
+                soonest = min(soonest ?? expiresIn, expiresIn)
+                states.append((profile.name, .object([("state", .string("valid")), ("token_expires_in", .number(expiresIn))])))
+            } else {
+                let reason = status.lastFailure.map { "no valid token: \($0)" } ?? "no token fetched yet"
+                problem = problem ?? (generation.profiles.count > 1 ? "profile \(profile.name): \(reason)" : reason)
+                states.append((profile.name, .object([("state", .string(status.lastFailure == nil ? "fetching" : "failing")),
+                                                      ("reason", .string(reason))])))
+            }
+        }
+        fields.append(("profiles", .object(states)))
+        if shuttingDown { return (false, [("reason", .string("shutting down"))] + fields) }
+        if let problem { return (false, [("reason", .string(problem))] + fields) }
+        return (true, [("token_expires_in", .number(soonest ?? 0))] + fields)
     }
 }

@@ -11,7 +11,8 @@ struct AdminEndpointsTests {
 
     static let source = AdminSource(
         healthProblem: { "event loop 1 has not answered for 6 s" },
-        readiness: { (false, [("reason", "no token fetched yet"), ("config_generation", "3")]) },
+        readiness: { (false, [("reason", .string("no token fetched yet")), ("config_generation", .number(3)),
+                              ("profiles", .object([("crm", .object([("state", .string("fetching"))]))]))]) },
         metrics: { Array("m 1\n".utf8) })
 
     @Test("a stuck loop makes /healthz 503 with the reason")
@@ -21,11 +22,11 @@ struct AdminEndpointsTests {
         #expect(String(decoding: response.body, as: UTF8.self).contains("event loop 1"))
     }
 
-    @Test("/readyz writes digits as numbers and text as strings")
+    @Test("/readyz writes numbers as numbers, text as strings and profiles as a nested object")
     func readyBody() throws {
         let response = AdminEndpoints.respond(to: try Self.request("GET", "/readyz?verbose"), source: Self.source)
         #expect(response.status == 503)
-        #expect(String(decoding: response.body, as: UTF8.self) == #"{"status":"not_ready","reason":"no token fetched yet","config_generation":3}"# + "\n")
+        #expect(String(decoding: response.body, as: UTF8.self) == #"{"status":"not_ready","reason":"no token fetched yet","config_generation":3,"profiles":{"crm":{"state":"fetching"}}}"# + "\n")
     }
 
     @Test("/metrics carries the Prometheus text content type; other methods get 405, other paths 404")

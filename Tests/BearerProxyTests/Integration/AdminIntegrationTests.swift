@@ -51,8 +51,8 @@ extension Integration {
             let before = try harness.admin("/metrics")
             #expect(before.status == 200)
             #expect(before.value(of: "content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
-            #expect(before.bodyText.contains("bearer_proxy_token_valid 1"))
-            #expect(before.bodyText.contains(#"bearer_proxy_token_fetches_total{outcome="success"} 1"#))
+            #expect(before.bodyText.contains(#"bearer_proxy_token_valid{profile="default"} 1"#))
+            #expect(before.bodyText.contains(#"bearer_proxy_token_fetches_total{profile="default",outcome="success"} 1"#))
 
             let client = try harness.client()
             let first = try client.exchange(harness.get("/one"))
@@ -62,20 +62,20 @@ extension Integration {
             #expect(try client.exchange(harness.get("/missing")).status == 404)
 
             let text = try harness.admin("/metrics").bodyText
-            #expect(text.contains(#"bearer_proxy_requests_total{method="GET",status_class="2xx"} 1"#))
-            #expect(text.contains(#"bearer_proxy_requests_total{method="POST",status_class="2xx"} 1"#))
-            #expect(text.contains(#"bearer_proxy_requests_total{method="GET",status_class="4xx"} 1"#))
-            #expect(text.contains("bearer_proxy_request_duration_seconds_count 3"))
-            #expect(text.contains("bearer_proxy_upstream_duration_seconds_count 3"))
-            #expect(text.contains("bearer_proxy_request_body_bytes_total 5"))
-            #expect(metricValue(text, "bearer_proxy_response_body_bytes_total") ?? 0 > 0)
+            #expect(text.contains(#"bearer_proxy_requests_total{route="0",method="GET",status_class="2xx"} 1"#))
+            #expect(text.contains(#"bearer_proxy_requests_total{route="0",method="POST",status_class="2xx"} 1"#))
+            #expect(text.contains(#"bearer_proxy_requests_total{route="0",method="GET",status_class="4xx"} 1"#))
+            #expect(text.contains(#"bearer_proxy_request_duration_seconds_count{route="0"} 3"#))
+            #expect(text.contains(#"bearer_proxy_upstream_duration_seconds_count{route="0"} 3"#))
+            #expect(text.contains(#"bearer_proxy_request_body_bytes_total{route="0"} 5"#))
+            #expect(metricValue(text, #"bearer_proxy_response_body_bytes_total{route="0"}"#) ?? 0 > 0)
             #expect(text.contains("bearer_proxy_client_connections_open 1"))
             #expect(text.contains("bearer_proxy_upstream_connections_created_total 1"))
             #expect(text.contains("bearer_proxy_upstream_connections_reused_total 2"))
             #expect(text.contains("bearer_proxy_upstream_pool_idle_connections 1"))
             #expect(text.contains(#"bearer_proxy_tls_handshakes_total{peer="upstream",outcome="success"} 1"#))
             #expect(text.contains(#"bearer_proxy_tls_handshakes_total{peer="token",outcome="success"} 1"#))
-            #expect(metricValue(text, "bearer_proxy_token_seconds_until_expiry") ?? 0 > 200)
+            #expect(metricValue(text, #"bearer_proxy_token_seconds_until_expiry{profile="default"}"#) ?? 0 > 200)
             #expect(text.contains("bearer_proxy_config_generation 1"))
 
             client.shutdownWrite()
@@ -95,7 +95,7 @@ extension Integration {
             #expect(try harness.client().exchange(harness.get("/x")).status == 502)
             let text = try harness.admin("/metrics").bodyText
             #expect(text.contains(#"bearer_proxy_tls_handshake_failures_total{peer="upstream",reason="verification_failed"} 1"#))
-            #expect(text.contains(#"bearer_proxy_requests_total{method="GET",status_class="5xx"} 1"#))
+            #expect(text.contains(#"bearer_proxy_requests_total{route="0",method="GET",status_class="5xx"} 1"#))
         }
 
         @Test("a token endpoint with an untrusted certificate is counted as a token-peer handshake failure")
@@ -141,8 +141,8 @@ extension Integration {
             defer { harness.stop() }
             try await poll("the first fetch to fail") { harness.proxy.tokenStatus.lastFailure != nil }
             let text = try harness.admin("/metrics").bodyText
-            #expect(text.contains(#"bearer_proxy_token_fetches_total{outcome="failure"} 1"#))
-            #expect(text.contains("bearer_proxy_token_valid 0"))
+            #expect(text.contains(#"bearer_proxy_token_fetches_total{profile="default",outcome="failure"} 1"#))
+            #expect(text.contains(#"bearer_proxy_token_valid{profile="default"} 0"#))
         }
 
         @Test("the healthcheck probe gets 200 from /healthz, and fails on a port nobody listens on")

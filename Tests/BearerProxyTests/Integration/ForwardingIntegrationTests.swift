@@ -77,27 +77,32 @@ extension Integration {
         }
 
         // RFC 9112 §3.2.2: absolute-form must be accepted; the host it names is not where we go.
-        @Test("absolute-form target goes to the configured upstream in origin-form, never to the host it names")
+        @Test("absolute-form target goes to the configured upstream in origin-form; its authority, not Host, must be accepted")
         func absoluteFormGoesToConfiguredUpstream() async throws {
             let harness = try ProxyHarness()
             defer { harness.stop() }
             try await harness.waitForToken()
 
             let client = try harness.client()
-            let response = try client.exchange(harness.get("http://evil.example/x?y"))
+            let response = try client.exchange(harness.get("http://localhost/x?y"))
 
             #expect(response.status == 200)
             #expect(response.bodyText == "target=/x?y")
             let received = try #require(harness.upstream.requests.first)
             #expect(received.requestLine == "GET /x?y HTTP/1.1")
             #expect(received.fieldLines(named: "host") == ["Host: \(harness.upstreamAuthority)"])
-            #expect(!received.rawHeadText.contains("evil.example"))
+
+            // RFC 9112 §3.2.2: with an absolute-form target the Host field is ignored, so a local
+            // Host cannot carry a foreign authority through.
+            let foreign = try harness.client().exchange(harness.get("http://evil.example/x?y"))
+            #expect(foreign.status == 421)
+            #expect(harness.upstream.requests.count == 1)
         }
 
         @Test("absolute-form targets keep only path and query", arguments: [
-            ("http://evil.example", "/"),
-            ("http://evil.example?y=1", "/?y=1"),
-            ("HTTPS://evil.example:8443/a/b?c", "/a/b?c"),
+            ("http://localhost", "/"),
+            ("http://127.0.0.1?y=1", "/?y=1"),
+            ("HTTPS://LOCALHOST/a/b?c", "/a/b?c"),
         ])
         func absoluteFormVariants(target: String, expected: String) async throws {
             let harness = try ProxyHarness()
@@ -109,7 +114,6 @@ extension Integration {
             #expect(response.status == 200)
             let received = try #require(harness.upstream.requests.first)
             #expect(received.target == expected)
-            #expect(!received.rawHeadText.contains("evil.example"))
         }
 
         @Test("the upstream URL's base path prefixes every forwarded target")
@@ -121,7 +125,7 @@ extension Integration {
             try await harness.waitForToken()
 
             _ = try harness.client().exchange(harness.get("/items?page=2"))
-            _ = try harness.client().exchange(harness.get("http://evil.example/abs"))
+            _ = try harness.client().exchange(harness.get("http://localhost/abs"))
 
             #expect(harness.upstream.requests.map(\.requestLine) == ["GET /v2/items?page=2 HTTP/1.1", "GET /v2/abs HTTP/1.1"])
         }
