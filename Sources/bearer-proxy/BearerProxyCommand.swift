@@ -93,9 +93,27 @@ struct Token: ParsableCommand {
     @Flag(help: "Also print the access token itself. It is a live credential: do not paste it anywhere.")
     var showToken = false
 
+    @Option(help: "The token profile (a name under tokens:) to fetch; needed when the file has more than one.")
+    var profile: String?
+
     func run() throws {
         let config = options.load()
-        let report = TokenProbe.run(config.token, showToken: showToken)
+        let names = config.tokenProfiles.map(\.name)
+        let name: String
+        if let profile {
+            name = profile
+        } else if names.count == 1 {
+            name = names[0]
+        } else {
+            printError("bearer-proxy token: the configuration has \(names.count) token profiles (\(names.joined(separator: ", "))); choose one with --profile NAME")
+            exitAfterFlushingLogs(2)
+        }
+        guard let token = config.profile(named: name) else {
+            printError("bearer-proxy token: no token profile named \"\(name)\" (profiles: \(names.joined(separator: ", ")))")
+            exitAfterFlushingLogs(2)
+        }
+        if names.count > 1 || profile != nil { print("profile: \(name)") }
+        let report = TokenProbe.run(token, showToken: showToken)
         for line in report.lines { print(line) }
         exitAfterFlushingLogs(report.succeeded ? 0 : 1)
     }

@@ -3,37 +3,31 @@ extension ProxyConfig {
     /// the secret appears only as its source. Dangerous settings get `WARNING:` lines at the end.
     public func summary() -> [String] {
         let d = ConfigDuration.format
-        let hosts = ["localhost", "127.0.0.1", "[::1]"] + allowedHosts
-        let upstreamCheck = verification(upstream.url, caFile: upstream.caFile, skip: upstream.insecureSkipVerify)
-        let tokenCheck = verification((token.url ?? token.issuer)!, caFile: token.caFile, skip: token.insecureSkipVerify)
-        let margin = token.refreshMargin.map(d) ?? "min(60s, 10% of lifetime)"
-        let scopes = token.scopes.isEmpty ? "(none)" : token.scopes.joined(separator: " ")
+        let routeHosts = routes.compactMap { $0.match.host.map { host in host.contains(":") ? "[\(host)]" : host } }
+        let hosts = ["localhost", "127.0.0.1", "[::1]"] + allowedHosts + routeHosts
         let adminText = admin.map { "\($0.listen) (/healthz, /readyz, /metrics)" } ?? "disabled"
 
         var lines: [String] = []
         lines.append("listen: \(listen) (plain HTTP)")
         lines.append("workers: \(workers)")
         lines.append("accepted Host values: \(hosts.joined(separator: ", "))")
-        lines.append("upstream: \(upstream.url) (\(upstreamCheck))")
-        lines.append("upstream timeouts: connect \(d(upstream.connectTimeout)), response \(d(upstream.responseTimeout))")
-        lines.append("upstream pool: \(upstream.poolMaxIdle) idle per event loop, idle timeout \(d(upstream.poolIdleTimeout))")
-        if let url = token.url {
-            lines.append("token url: \(url) (\(tokenCheck))")
-        } else if let issuer = token.issuer {
-            lines.append("token issuer: \(issuer) (endpoint found by discovery; \(tokenCheck))")
+        if usesRoutes {
+            lines.append("routes, in the order they are tried (host routes first, then the longest path prefix):")
+            for route in routesInMatchingOrder {
+                let strip = route.stripPrefix ? ", strips \(route.match.prefixStem)" : ""
+                lines.append("  route \(route.label): \(route.match) -> \(route.upstream.url) (token \(route.token)\(strip))")
+            }
+            lines.append("  anything else: 404, forwarded nowhere")
+            for route in routes {
+                lines += upstreamLines(route.upstream).map { "route \(route.label) \($0)" }
+            }
+            for profile in tokenProfiles {
+                lines += tokenLines(profile.config).map { "profile \(profile.name) \($0)" }
+            }
+        } else {
+            lines += upstreamLines(upstream)
+            lines += tokenLines(token)
         }
-        lines.append("client_id: \(token.clientID)")
-        lines.append("auth method: \(token.authMethod.rawValue)"
-            + (token.authMethod == .clientSecretBasic ? " (basic_encoding: \(token.basicEncoding.rawValue))" : ""))
-        lines += credentialLines
-        lines.append("scopes: \(scopes)")
-        if let audience = token.audience { lines.append("audience: \(audience)") }
-        if !token.resources.isEmpty { lines.append("resource: \(token.resources.joined(separator: " "))") }
-        if !token.extraParameters.isEmpty {
-            // Names only: an extra parameter may carry something sensitive.
-            lines.append("extra parameters: \(token.extraParameters.map(\.name).joined(separator: ", "))")
-        }
-        lines.append("token timeout: \(d(token.timeout)), refresh margin: \(margin), default lifetime: \(d(token.defaultLifetime))")
         lines.append("admin: \(adminText)")
         lines.append("limits: request line \(limits.maxRequestLine) bytes, head \(limits.maxHeaderBytes) bytes, \(limits.maxHeaderCount) header fields")
         lines.append("timeouts: header read \(d(timeouts.headerRead)), idle \(d(timeouts.idle)), body read \(d(timeouts.bodyRead))")
@@ -43,11 +37,55 @@ extension ProxyConfig {
         return lines
     }
 
+    /// The routes in the order a request tries them: host routes, then host-less ones, each
+    /// longest prefix first (the order `RouteTable` uses).
+    var routesInMatchingOrder: [RouteConfig] {
+        routes.enumerated().sorted { a, b in
+            a.element.match.isTried(before: b.element.match) || (!b.element.match.isTried(before: a.element.match) && a.offset < b.offset)
+        }.map(\.element)
+    }
+
+    private func upstreamLines(_ upstream: UpstreamConfig) -> [String] {
+        let d = ConfigDuration.format
+        let check = verification(upstream.url, caFile: upstream.caFile, skip: upstream.insecureSkipVerify)
+        return [
+            "upstream: \(upstream.url) (\(check))",
+            "upstream timeouts: connect \(d(upstream.connectTimeout)), response \(d(upstream.responseTimeout))",
+            "upstream pool: \(upstream.poolMaxIdle) idle per event loop, idle timeout \(d(upstream.poolIdleTimeout))",
+        ]
+    }
+
+    private func tokenLines(_ token: TokenConfig) -> [String] {
+        let d = ConfigDuration.format
+        let tokenCheck = verification((token.url ?? token.issuer)!, caFile: token.caFile, skip: token.insecureSkipVerify)
+        let margin = token.refreshMargin.map(d) ?? "min(60s, 10% of lifetime)"
+        let scopes = token.scopes.isEmpty ? "(none)" : token.scopes.joined(separator: " ")
+        var lines: [String] = []
+        if let url = token.url {
+            lines.append("token url: \(url) (\(tokenCheck))")
+        } else if let issuer = token.issuer {
+            lines.append("token issuer: \(issuer) (endpoint found by discovery; \(tokenCheck))")
+        }
+        lines.append("client_id: \(token.clientID)")
+        lines.append("auth method: \(token.authMethod.rawValue)"
+            + (token.authMethod == .clientSecretBasic ? " (basic_encoding: \(token.basicEncoding.rawValue))" : ""))
+        lines += credentialLines(token)
+        lines.append("scopes: \(scopes)")
+        if let audience = token.audience { lines.append("audience: \(audience)") }
+        if !token.resources.isEmpty { lines.append("resource: \(token.resources.joined(separator: " "))") }
+        if !token.extraParameters.isEmpty {
+            // Names only: an extra parameter may carry something sensitive.
+            lines.append("extra parameters: \(token.extraParameters.map(\.name).joined(separator: ", "))")
+        }
+        lines.append("token timeout: \(d(token.timeout)), refresh margin: \(margin), default lifetime: \(d(token.defaultLifetime))")
+        return lines
+    }
+
     /// Which credential the method uses and whether its files are readable; never a value.
-    private var credentialLines: [String] {
+    private func credentialLines(_ token: TokenConfig) -> [String] {
         switch token.authMethod {
         case .clientSecretBasic, .clientSecretPost, .clientSecretJWT:
-            return ["client secret: \(secretOrigin)"]
+            return ["client secret: \(secretOrigin(token))"]
         case .privateKeyJWT:
             let path = token.privateKeyFile ?? "-"
             return ["private key: file \(path), \(Self.readability(path)), signing_alg \(token.signingAlgorithm?.rawValue ?? "-")"
@@ -64,7 +102,7 @@ extension ProxyConfig {
         ConfigFiles.isReadable(path) ? "readable" : "NOT readable now"
     }
 
-    private var secretOrigin: String {
+    private func secretOrigin(_ token: TokenConfig) -> String {
         switch token.secretSource {
         case nil:
             return "none"
@@ -85,22 +123,30 @@ extension ProxyConfig {
 
     private func warnings() -> [String] {
         var lines: [String] = []
-        if upstream.insecureSkipVerify, upstream.url.isTLS {
-            lines.append("WARNING: upstream.insecure_skip_verify is true: the upstream certificate is NOT verified; "
-                + "anyone on the network path can impersonate \(upstream.url.host) and read bearer tokens")
+        for route in routes {
+            let upstream = route.upstream
+            let key = usesRoutes ? "routes[\(route.label)]" : "upstream"
+            if upstream.insecureSkipVerify, upstream.url.isTLS {
+                lines.append("WARNING: \(key).insecure_skip_verify is true: the upstream certificate is NOT verified; "
+                    + "anyone on the network path can impersonate \(upstream.url.host) and read bearer tokens")
+            }
+            if !upstream.url.isTLS {
+                lines.append("WARNING: \(key).url uses plain http (insecure_http): bearer tokens and request data "
+                    + "cross the network unencrypted")
+            }
         }
-        if !upstream.url.isTLS {
-            lines.append("WARNING: upstream.url uses plain http (insecure_http): bearer tokens and request data "
-                + "cross the network unencrypted")
-        }
-        let tokenURL = (token.url ?? token.issuer)!
-        if token.insecureSkipVerify, tokenURL.isTLS {
-            lines.append("WARNING: token.insecure_skip_verify is true: the token endpoint certificate is NOT verified; "
-                + "anyone on the network path can impersonate \(tokenURL.host) and steal the client secret")
-        }
-        if !tokenURL.isTLS {
-            lines.append("WARNING: token.url uses plain http (insecure_http): the client secret and tokens "
-                + "cross the network unencrypted")
+        for profile in tokenProfiles {
+            let token = profile.config
+            let key = usesRoutes && tokenProfiles.count > 1 || profile.name != TokenProfile.defaultName ? "tokens.\(profile.name)" : "token"
+            let tokenURL = (token.url ?? token.issuer)!
+            if token.insecureSkipVerify, tokenURL.isTLS {
+                lines.append("WARNING: \(key).insecure_skip_verify is true: the token endpoint certificate is NOT verified; "
+                    + "anyone on the network path can impersonate \(tokenURL.host) and steal the client secret")
+            }
+            if !tokenURL.isTLS {
+                lines.append("WARNING: \(key).url uses plain http (insecure_http): the client secret and tokens "
+                    + "cross the network unencrypted")
+            }
         }
         if !listen.isLoopback {
             lines.append("WARNING: listen \(listen) is not a loopback address: anyone who can reach it "

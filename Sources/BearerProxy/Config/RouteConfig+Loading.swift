@@ -73,6 +73,9 @@ extension RouteConfig {
 
     /// `name`, `name:port`, `[v6]` or `[v6]:port`, as a Host header names it; lowercased.
     static func parseHost(_ text: String) throws(InvalidValue) -> (String, UInt16?) {
+        let notHost = InvalidValue("\"\(text)\" is not a host name (no scheme, path or spaces: write crm.example.com or crm.example.com:8443)")
+        // RFC 3986 §3.2.2 reg-name without percent-encoding, IP literals and a port: what a Host header carries in practice.
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._:[]".contains($0)) }) else { throw notHost }
         var name = Substring(text.lowercased())
         var portText: Substring?
         if name.hasPrefix("[") {
@@ -87,10 +90,7 @@ extension RouteConfig {
             portText = name[name.index(after: colon)...]
             name = name[..<colon]
         }
-        // RFC 3986 §3.2.2 reg-name, without percent-encoding: what a Host header carries in practice.
-        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._:".contains($0)) }) else {
-            throw InvalidValue("\"\(text)\" is not a host name (no scheme, path or spaces: write crm.example.com or crm.example.com:8443)")
-        }
+        guard !name.isEmpty, !name.contains("["), !name.contains("]") else { throw notHost }
         var port: UInt16?
         if let portText {
             guard !portText.isEmpty, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber),

@@ -43,6 +43,15 @@ public struct RouteMatch: Sendable, Equatable, CustomStringConvertible {
         return prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
     }
 
+    /// Whether a request tries `self` before `other`: host routes before host-less ones, then the
+    /// longer prefix, then an explicit port before an implied one. Neither for routes the loader
+    /// would refuse as overlapping.
+    func isTried(before other: RouteMatch) -> Bool {
+        if (host != nil) != (other.host != nil) { return host != nil }
+        if prefixStem.utf8.count != other.prefixStem.utf8.count { return prefixStem.utf8.count > other.prefixStem.utf8.count }
+        return port != nil && other.port == nil
+    }
+
     public var description: String {
         var parts: [String] = []
         if let host { parts.append("host " + (host.contains(":") ? "[\(host)]" : host) + (port.map { ":\($0)" } ?? "")) }

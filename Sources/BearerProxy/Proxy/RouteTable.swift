@@ -20,15 +20,13 @@ struct RouteTable: Sendable {
 
     init(_ matches: [RouteMatch], listenPort: UInt16) {
         self.listenPort = listenPort
-        let entries = matches.enumerated().map { index, match in
-            Entry(route: index, host: match.host, port: match.port,
-                  prefix: Array((match.pathPrefix ?? "/").utf8), stem: Array(match.prefixStem.utf8))
+        let order = matches.indices.sorted { a, b in
+            matches[a].isTried(before: matches[b]) || (!matches[b].isTried(before: matches[a]) && a < b)
         }
-        self.entries = entries.sorted { a, b in
-            if (a.host != nil) != (b.host != nil) { return a.host != nil }
-            if a.stem.count != b.stem.count { return a.stem.count > b.stem.count }
-            if (a.port != nil) != (b.port != nil) { return a.port != nil }
-            return a.route < b.route
+        entries = order.map { index in
+            let match = matches[index]
+            return Entry(route: index, host: match.host, port: match.port,
+                         prefix: Array((match.pathPrefix ?? "/").utf8), stem: Array(match.prefixStem.utf8))
         }
     }
 
