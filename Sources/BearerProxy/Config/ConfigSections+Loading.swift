@@ -34,14 +34,15 @@ extension LimitsConfig {
 }
 
 extension TimeoutsConfig {
-    static let keys = ["header_read", "idle", "body_read"]
+    static let keys = ["header_read", "idle", "body_read", "tunnel_idle"]
 
     static func load(_ section: ConfigMapping?) throws(ConfigError) -> TimeoutsConfig {
         guard let section else { return .defaults }
         return TimeoutsConfig(
             headerRead: try section.duration("header_read") ?? defaults.headerRead,
             idle: try section.duration("idle") ?? defaults.idle,
-            bodyRead: try section.duration("body_read") ?? defaults.bodyRead)
+            bodyRead: try section.duration("body_read") ?? defaults.bodyRead,
+            tunnelIdle: try section.duration("tunnel_idle") ?? defaults.tunnelIdle)
     }
 }
 

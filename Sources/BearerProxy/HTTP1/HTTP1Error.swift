@@ -12,6 +12,8 @@ enum HTTP1Error: Error, Equatable, Sendable {
     case trailerTooLarge, invalidTrailer
     case truncatedBody
     case http2Preface
+    /// A WebSocket handshake that carries a body (RFC 6455 §4.1: it is a GET).
+    case bodyOnUpgrade
 
     /// Short human text for logs and error bodies.
     var detail: String {
@@ -31,6 +33,7 @@ enum HTTP1Error: Error, Equatable, Sendable {
         case .bareLineFeed: "LF without preceding CR"
         case .bareCarriageReturn: "CR not followed by LF"
         case .invalidHost: "missing or repeated Host"
+        case .bodyOnUpgrade: "a WebSocket handshake must not carry a body"
         case .invalidContentLength: "invalid Content-Length"
         case .conflictingContentLength: "conflicting Content-Length values"
         case .contentLengthWithTransferEncoding: "both Content-Length and Transfer-Encoding"

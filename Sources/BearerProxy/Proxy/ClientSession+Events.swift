@@ -22,6 +22,8 @@ extension ClientSession {
             } else {
                 wantClient = input.count < Self.maxBufferedInput && !clientSentEOF
             }
+        case .tunneling:
+            wantClient = (exchange?.upstream?.pendingOutputBytes ?? 0) < Self.highWaterMark
         case .closed:
             return
         }
@@ -60,6 +62,10 @@ extension ClientSession {
     }
 
     func connectionDidReadEOF(_ connection: Connection) {
+        if state == .tunneling {
+            closeTunnel(graceful: true, reason: connection === client ? "client closed" : "upstream closed")
+            return
+        }
         if connection === client {
             clientSentEOF = true
             if exchange?.requestComplete == true {
@@ -89,6 +95,10 @@ extension ClientSession {
     }
 
     func connection(_ connection: Connection, didFail error: ConnectionError) {
+        if state == .tunneling {
+            closeTunnel(graceful: false, reason: "\(connection === client ? "client" : "upstream"): \(error)")
+            return
+        }
         if connection === client {
             close(graceful: false)
         } else if connection === exchange?.upstream {
@@ -102,6 +112,10 @@ extension ClientSession {
     }
 
     func connectionDidTimeOut(_ connection: Connection) {
+        if state == .tunneling {
+            closeTunnel(graceful: true, reason: "no traffic for timeouts.tunnel_idle")
+            return
+        }
         if connection === client {
             switch state {
             case .waitingForRequest where !headStarted:
@@ -118,7 +132,7 @@ extension ClientSession {
                 client.write(ErrorResponse.json(status: 408, reason: "Request Timeout", error: "request_timeout",
                                                 detail: "the request was not received in time", close: true,
                                                 toHEAD: exchange?.head.isHEAD ?? false))
-                if let exchange { logAccess(exchange, status: 408) }
+                if let exchange { logAccess(exchange, status: 408) } else { logRefused(nil, status: 408) }
                 close(graceful: true)
             }
         } else if let exchange, connection === exchange.upstream {
@@ -143,19 +157,32 @@ extension ClientSession {
     func logAccess(_ exchange: Exchange, status: Int) {
         let now = EventLoop.now()
         let upstreamTime = exchange.upstreamStartedAt == 0 ? nil : now &- exchange.upstreamStartedAt
-        exchange.route.metrics.record(
-            methodIndex: ProxyMetrics.methodIndex(exchange.head.raw[exchange.head.method]), status: status,
-            durationNanoseconds: now &- exchange.startedAt, upstreamNanoseconds: upstreamTime,
-            bytesIn: Int(exchange.requestBytesForwarded), bytesOut: exchange.responseBytesSent)
+        record(exchange.head, route: exchange.route.label, metrics: exchange.route.metrics, status: status,
+               duration: now &- exchange.startedAt, upstream: upstreamTime,
+               bytesIn: exchange.requestBytesForwarded, bytesOut: exchange.responseBytesSent, reused: exchange.upstreamReused)
+    }
+
+    /// The same for a request refused before it had a route (421, 404 without a route, 405, 400,
+    /// 413 by Content-Length, and heads that did not parse): `route="none"`, nothing forwarded.
+    func logRefused(_ head: RequestHead?, status: Int) {
+        record(head, route: "none", metrics: context.metrics.unrouted, status: status, duration: 0, upstream: nil,
+               bytesIn: 0, bytesOut: 0, reused: false)
+    }
+
+    private func record(_ head: RequestHead?, route: String, metrics: RequestMetrics, status: Int, duration: UInt64,
+                        upstream: UInt64?, bytesIn: UInt64, bytesOut: Int, reused: Bool) {
+        let method = head.map { ProxyMetrics.methodIndex($0.raw[$0.method]) } ?? ProxyMetrics.methods.count - 1
+        metrics.record(methodIndex: method, status: status, durationNanoseconds: duration, upstreamNanoseconds: upstream,
+                       bytesIn: Int(bytesIn), bytesOut: bytesOut)
         // Built only when the access log is on. Never a header value: Authorization and Cookie
         // must not reach a log line.
         guard context.accessLine != nil || context.accessLogger.logLevel <= .info else { return }
         let values = [
-            clientAddress, exchange.head.methodString,
-            String(AccessLogFormat.path(exchange.head.targetString, includeQuery: context.accessLogQuery)),
-            String(status), String(exchange.requestBytesForwarded), String(exchange.responseBytesSent),
-            AccessLogFormat.milliseconds(now &- exchange.startedAt),
-            upstreamTime.map(AccessLogFormat.milliseconds) ?? "-", exchange.upstreamReused ? "true" : "false",
+            clientAddress, head?.methodString ?? "-",
+            head.map { String(AccessLogFormat.path($0.targetString, includeQuery: context.accessLogQuery)) } ?? "-",
+            String(status), String(bytesIn), String(bytesOut),
+            AccessLogFormat.milliseconds(duration),
+            upstream.map(AccessLogFormat.milliseconds) ?? "-", reused ? "true" : "false", route,
         ]
         if let line = context.accessLine {
             // The same line, built without swift-log's metadata dictionary (one per request).
@@ -166,9 +193,9 @@ extension ClientSession {
         }
     }
 
-    /// The access line's keys, in the order `logAccess` gives the values.
+    /// The access line's keys, in the order `record` gives the values.
     static let accessKeys = [
-        "client", "method", "path", "status", "bytes_in", "bytes_out", "duration_ms", "upstream_ms", "upstream_reused",
+        "client", "method", "path", "status", "bytes_in", "bytes_out", "duration_ms", "upstream_ms", "upstream_reused", "route",
     ]
 
     /// Shutdown: closes the connection if it sits between requests (keep-alive idle), so a drain

@@ -81,6 +81,8 @@ extension ClientSession {
         if let exchange {
             logAccess(exchange, status: responseStarted ? (exchange.response?.status ?? 0) : ErrorResponse.status(for: error).code)
             exchange.upstream?.close()
+        } else {
+            logRefused(request, status: ErrorResponse.status(for: error).code)
         }
         // The connection can carry on only when the request was read in full and the error is not
         // about the client's own bytes.

@@ -8,6 +8,10 @@ extension ClientSession {
     // MARK: Upstream input
 
     func upstreamDidRead(_ bytes: UnsafeRawBufferPointer) {
+        if state == .tunneling {
+            tunnel(bytes, toUpstream: false)
+            return
+        }
         guard let exchange, let upstream = exchange.upstream else { return }
         exchange.upstreamHead = []  // the server has answered: never replay this request
         if exchange.responseBody != nil {
@@ -33,7 +37,9 @@ extension ClientSession {
     private func relayAfterHeads(_ bytes: UnsafeRawBufferPointer, of exchange: Exchange) {
         guard let used = parseResponseHeads(bytes), self.exchange === exchange else { return }
         let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
-        if exchange.responseBody == nil {
+        if state == .tunneling {
+            if !rest.isEmpty { tunnel(rest, toUpstream: false) }  // the first frames came with the 101
+        } else if exchange.responseBody == nil {
             exchange.responseInput.append(contentsOf: rest)
         } else if rest.isEmpty {
             finishIfResponseComplete()
@@ -63,10 +69,13 @@ extension ClientSession {
             guard let (head, consumed) = parsed else { return offset }
             offset += consumed
             if head.status < 200 {
-                // RFC 9110 §15.2: 100 and 103 go to HTTP/1.1 clients; 101 cannot happen since
-                // Upgrade is never forwarded, so it is a protocol error.
+                // RFC 9110 §15.2: 100 and 103 go to HTTP/1.1 clients. 101 is final: it opens a
+                // WebSocket tunnel, and is a protocol error to any other request.
                 if head.status == 101 {
-                    upstreamFailed(.upstreamInvalidResponse("101 Switching Protocols without an Upgrade request"))
+                    if openTunnel(after: head, of: exchange) { return offset }
+                    upstreamFailed(.upstreamInvalidResponse(exchange.webSocket
+                        ? "101 Switching Protocols to something other than websocket"
+                        : "101 Switching Protocols without an Upgrade request"))
                     return nil
                 }
                 exchange.interimResponses += 1

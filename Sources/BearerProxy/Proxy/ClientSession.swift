@@ -17,6 +17,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         case waitingForToken
         case connectingUpstream
         case exchanging
+        /// After a 101 to a WebSocket handshake: bytes are relayed both ways as they come.
+        case tunneling
         case closed
     }
 
@@ -63,6 +65,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         var replaying = false
         var requestBytesForwarded: UInt64 = 0
         var responseHeadSent = false
+        /// A WebSocket handshake (RFC 6455 §4.1): a 101 turns the connection into a tunnel.
+        var webSocket = false
 
         var requestComplete: Bool { requestBody.isComplete }
 
@@ -173,6 +177,10 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
                 offset += consumed
                 headStarted = false
                 begin(head)
+            case .tunneling:
+                guard !rest.isEmpty else { return offset }
+                tunnel(rest, toUpstream: true)
+                return bytes.count
             case .exchanging where exchange?.requestComplete == false && exchange?.upstream != nil:
                 guard !rest.isEmpty else { return offset }
                 offset += forwardRequestBody(rest)
@@ -204,8 +212,9 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         let form: ForwardingRules.TargetForm
         let framing: BodyFraming
         let route: RouteContext
+        let webSocket: Bool
         do {
-            (form, framing, route) = try admit(head)
+            (form, framing, route, webSocket) = try admit(head)
         } catch {
             fail(error, answering: head)
             return
@@ -219,6 +228,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             route: route, head: head, targetForm: form, requestFraming: framing,
             requestBody: BodyDecoder(framing: framing, limits: context.settings.httpLimits),
             clientKeepAlive: keepAlive, startedAt: EventLoop.now())
+        exchange.webSocket = webSocket
         if route.settings.retryUnauthorized == .never {
             exchange.replayBody = nil  // no 401 is ever answered by a replay: nothing to keep
         } else if case .contentLength(let length) = framing, length > UInt64(route.settings.replayBodyLimit) {
@@ -241,15 +251,17 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     /// switches, foreign hosts, requests no route takes, targets it cannot rewrite safely, and
     /// bodies it cannot frame or will not take. Otherwise the target's form, the body's framing
     /// and the route.
-    private func admit(_ head: RequestHead) throws(ProxyError) -> (ForwardingRules.TargetForm, BodyFraming, RouteContext) {
+    private func admit(_ head: RequestHead) throws(ProxyError) -> (ForwardingRules.TargetForm, BodyFraming, RouteContext, webSocket: Bool) {
         if head.isCONNECT { throw .methodNotAllowed("CONNECT") }
         // RFC 9110 §9.3.8: a TRACE response echoes the request as the server received it, so
         // forwarding one would hand the bearer token to the local client, and a client MUST NOT
         // put stored credentials in a TRACE request.
         if head.isTRACE { throw .methodNotAllowed("TRACE") }
         // RFC 9110 §7.8: a server may ignore Upgrade. h2c is dropped silently (the request goes on
-        // as HTTP/1.1); any other protocol switch (WebSocket) would need a tunnel we do not offer.
-        if head.count(named: "upgrade") > 0, !Self.onlyH2CUpgrade(head) { throw .upgradeNotSupported }
+        // as HTTP/1.1); a WebSocket handshake is forwarded, and its 101 opens a tunnel; any other
+        // protocol switch is refused.
+        let webSocket = Self.isWebSocketHandshake(head)
+        if !webSocket, head.count(named: "upgrade") > 0, !Self.onlyH2CUpgrade(head) { throw .upgradeNotSupported }
         guard let form = ForwardingRules.targetForm(of: head) else { throw .badRequest(.invalidTarget) }
         if ForwardingRules.hasDotSegment(head, form: form) { throw .badRequest(.dotSegmentInPath) }
         let route = try chooseRoute(head, form: form)
@@ -262,7 +274,9 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         if let limit = context.settings.maxBodySize, case .contentLength(let length) = framing, length > limit {
             throw .bodyTooLarge(limit)
         }
-        return (form, framing, route)
+        // RFC 6455 §4.1: the handshake is a GET; a body would sit between it and the first frame.
+        if webSocket, framing != .none, framing != .contentLength(0) { throw .badRequest(.bodyOnUpgrade) }
+        return (form, framing, route, webSocket)
     }
 
     /// The route of a request, from the authority it names (an absolute-form target's, which
@@ -334,7 +348,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         upstream.delegate = self
         let head = exchange.upstreamHead.isEmpty
             ? exchange.route.rules.upstreamHead(for: exchange.head, form: exchange.targetForm, framing: exchange.requestFraming,
-                                         token: token, clientAddress: clientAddress)
+                                                token: token, clientAddress: clientAddress, webSocket: exchange.webSocket)
             : exchange.upstreamHead
         exchange.upstream = upstream
         exchange.upstreamReused = reused

@@ -186,7 +186,10 @@ struct ForwardingRules: Sendable {
     /// The request head sent upstream: the client's fields in their order, less the hop-by-hop
     /// and replaced ones, then ours. The bearer field is added last, after every client field is
     /// filtered, so nothing the client sends can remove, replace or duplicate it.
-    func upstreamHead(for head: RequestHead, form: TargetForm, framing: BodyFraming, token: AccessToken, clientAddress: String) -> [UInt8] {
+    /// `webSocket`: the request asks to switch to WebSocket (RFC 6455 §4.1); `Connection` and
+    /// `Upgrade` are hop-by-hop, so this hop's are sent anew.
+    func upstreamHead(for head: RequestHead, form: TargetForm, framing: BodyFraming, token: AccessToken, clientAddress: String,
+                      webSocket: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(head.raw.count + token.headerValue.count + 128)
         out.append(contentsOf: head.raw[head.method])
@@ -232,6 +235,10 @@ struct ForwardingRules: Sendable {
                 Self.appendField(name: "Content-Length", value: "0", to: &out)
             }
         }
+        if webSocket {
+            Self.appendField(name: "Connection", value: "Upgrade", to: &out)
+            Self.appendField(name: "Upgrade", value: "websocket", to: &out)
+        }
         Self.appendName("Authorization", to: &out)
         out.append(contentsOf: token.headerValue)
         out.append(contentsOf: "\r\n\r\n".utf8)
@@ -264,6 +271,9 @@ struct ForwardingRules: Sendable {
         case keepAlive
         /// `Connection: close`: the proxy closes after this response.
         case close
+        /// `Connection: Upgrade` and `Upgrade: websocket`: the 101 that turns the connection into
+        /// a WebSocket tunnel (RFC 6455 §4.2.2).
+        case webSocket
 
         /// For a client of `version` whose connection stays open or not.
         init(open: Bool, clientVersion: HTTPVersion) {
@@ -297,6 +307,9 @@ struct ForwardingRules: Sendable {
         case .persistent: break
         case .keepAlive: Self.appendField(name: "Connection", value: "keep-alive", to: &out)
         case .close: Self.appendField(name: "Connection", value: "close", to: &out)
+        case .webSocket:
+            Self.appendField(name: "Connection", value: "Upgrade", to: &out)
+            Self.appendField(name: "Upgrade", value: "websocket", to: &out)
         }
         out.append(contentsOf: "\r\n".utf8)
         return out

@@ -9,6 +9,8 @@ struct SessionSettings: Sendable {
     var headerTimeout: Duration
     var idleTimeout: Duration
     var bodyTimeout: Duration
+    /// Silence both ways after which a WebSocket tunnel is closed (timeouts.tunnel_idle).
+    var tunnelIdleTimeout: Duration = TimeoutsConfig.defaults.tunnelIdle
     /// Largest request body accepted; nil: no limit.
     var maxBodySize: UInt64?
     var maxConnections = LimitsConfig.defaultMaxConnections

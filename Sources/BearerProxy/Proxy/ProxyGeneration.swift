@@ -90,7 +90,7 @@ final class ProxyGeneration: Sendable {
         let settings = SessionSettings(
             httpLimits: limits, upstreamHTTPLimits: .upstreamDefault,
             headerTimeout: config.timeouts.headerRead, idleTimeout: config.timeouts.idle,
-            bodyTimeout: config.timeouts.bodyRead,
+            bodyTimeout: config.timeouts.bodyRead, tunnelIdleTimeout: config.timeouts.tunnelIdle,
             maxBodySize: config.limits.maxBodySize, maxConnections: config.limits.maxConnections)
         let table = RouteTable(config.routes.map(\.match), listenPort: listenPort)
         let hosts = HostAllowlist(extraNames: config.allowedHosts, port: listenPort)

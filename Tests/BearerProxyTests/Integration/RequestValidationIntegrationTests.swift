@@ -47,15 +47,14 @@ extension Integration {
             #expect(harness.upstream.requests.map(\.requestLine) == [])
         }
     
-        // RFC 9110 §7.8: the proxy offers no tunnel, so a WebSocket upgrade cannot be honoured.
-        @Test("a WebSocket Upgrade request gets 501 and nothing reaches the upstream")
-        func webSocketUpgradeRejected() async throws {
+        // RFC 9110 §7.8: WebSocket is tunnelled (WebSocketIntegrationTests); any other protocol is not.
+        @Test("an Upgrade to another protocol gets 501 and nothing reaches the upstream")
+        func otherUpgradeRejected() async throws {
             let harness = try ProxyHarness()
             defer { harness.stop() }
             try await harness.waitForToken()
 
-            let response = try harness.client().exchange(harness.get("/ws", extraFields:
-                "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"))
+            let response = try harness.client().exchange(harness.get("/chat", extraFields: "Connection: Upgrade\r\nUpgrade: IRC/6.9\r\n"))
 
             #expect(response.status == 501)
             #expect(response.jsonString("error") == "upgrade_not_supported")

@@ -39,8 +39,8 @@ struct DirectLogLineTests {
         let keys = ClientSession.accessKeys
         let line = try #require(DirectLogLine(logger: logger, level: .info, message: "request", keys: keys))
         for values in [
-            ["127.0.0.1", "GET", "/items/7", "200", "0", "100", "1.234", "0.987", "true"],
-            ["::1", "POST", "/a\"b\\c\u{7}\nforged=1 \u{2028}é", "502", "12", "0", "30000.000", "-", "false"],
+            ["127.0.0.1", "GET", "/items/7", "200", "0", "100", "1.234", "0.987", "true", "payments"],
+            ["::1", "POST", "/a\"b\\c\u{7}\nforged=1 \u{2028}é", "502", "12", "0", "30000.000", "-", "false", "none"],
         ] {
             logger.info("request", metadata: Dictionary(uniqueKeysWithValues: zip(keys, values.map { Logger.MetadataValue.string($0) })))
             line.write(values)

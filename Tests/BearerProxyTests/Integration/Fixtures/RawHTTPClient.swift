@@ -114,11 +114,12 @@ final class RawHTTPClient {
                 return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
             }
             var response = RawResponse(status: status, headerFields: fields, body: [], rawHead: rawHead, interimHeads: interimHeads)
-            if status < 200 {
+            if status < 200, status != 101 {
                 interimHeads.append(rawHead)
                 continue
             }
-            if toHEAD || status == 204 || status == 304 { return response }
+            // 101: what follows is the new protocol's, read with `readBytes`.
+            if toHEAD || status == 101 || status == 204 || status == 304 { return response }
             if let te = response.value(of: "transfer-encoding"), te.lowercased().contains("chunked") {
                 response.body = try readChunkedBody()
             } else if let length = response.value(of: "content-length").flatMap(Int.init) {
@@ -164,6 +165,16 @@ final class RawHTTPClient {
             body.append(contentsOf: buffer[..<size])
             buffer.removeFirst(size + 2)
         }
+    }
+
+    /// Exactly `count` raw bytes (after a 101, say); throws if the connection ends first.
+    func readBytes(_ count: Int) throws -> [UInt8] {
+        while buffer.count < count {
+            if try !fill() { throw RawClientError(description: "closed after \(buffer.count) of \(count) bytes") }
+        }
+        let bytes = Array(buffer[..<count])
+        buffer.removeFirst(count)
+        return bytes
     }
 
     /// True when the peer closes the connection (EOF or reset) before the read timeout, with

@@ -20,6 +20,9 @@ final class TestUpstream: Sendable {
         /// Sent exactly as given, then the connection is closed without announcing it
         /// (what a server does when it drops an idle keep-alive connection).
         case rawThenClose([UInt8])
+        /// Sent exactly as given (a 101), after which every byte received is sent back: a
+        /// WebSocket echo server that does not look into its frames.
+        case rawThenEcho([UInt8])
     }
 
     typealias Responder = @Sendable (LocalRequest) -> Answer
@@ -100,6 +103,8 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
     private let answer: @Sendable (LocalRequest) -> TestUpstream.Answer
     private let answersAtHead: @Sendable () -> Bool
     private var answeredAtHead = false
+    /// After a `rawThenEcho` answer: bytes are sent back as they come.
+    private var echoing = false
     private var input: [UInt8] = []
     private var head: RequestHead?
     private var decoder: BodyDecoder?
@@ -120,13 +125,18 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
     }
 
     func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        if echoing {
+            connection.write(bytes)
+            connection.flush()
+            return
+        }
         if answeredAtHead { return }
         input.append(contentsOf: bytes)
         process()
     }
 
     private func process() {
-        while connection.isOpen {
+        while connection.isOpen, !echoing {
             if head == nil {
                 do {
                     let parsed = try input.withBytes { buffer throws(HTTP1Error) in
@@ -174,12 +184,23 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
             connection.write(bytes)
             connection.closeAfterFlush()
             return
+        case .rawThenEcho(let bytes):
+            connection.write(bytes)
+            echoing = true
+            if !input.isEmpty {
+                connection.write(input)
+                input = []
+            }
+            connection.flush()
+            return
         }
         if close { connection.closeAfterFlush() } else { connection.flush() }
     }
 
     func connectionDidReadEOF(_ connection: Connection) { connection.closeAfterFlush() }
-    func connectionDidTimeOut(_ connection: Connection) { connection.close() }
+    func connectionDidTimeOut(_ connection: Connection) {
+        if echoing { connection.deadline = EventLoop.deadline(after: .seconds(30)) } else { connection.close() }
+    }
     func connection(_ connection: Connection, didFail error: ConnectionError) {}
     func connectionDidOpen(_ connection: Connection) {}
     func connectionDidDrain(_ connection: Connection) {}
