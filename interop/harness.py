@@ -152,11 +152,12 @@ class AuthServer:
 
 
 class Upstream:
-    """nginx (TLS, from the test CA) in front of peers/upstream.py, which checks the bearer JWT."""
+    """nginx (TLS, from the test CA) in front of peers/upstream.py, which checks the bearer JWT.
+    `name` keeps a second one's files apart from the first's."""
 
-    def __init__(self, workdir, pki, authz: AuthServer, scopes):
+    def __init__(self, workdir, pki, authz: AuthServer, scopes, name="upstream"):
         self.backend_port = free_port()
-        self.log_file = open(os.path.join(workdir, "upstream.log"), "wb")
+        self.log_file = open(os.path.join(workdir, f"{name}.log"), "wb")
         argv = [sys.executable, os.path.join(PEERS, "upstream.py"), "--port", str(self.backend_port),
                 "--issuer", authz.issuer, "--jwks-url", f"{authz.url}/jwks.json", "--ca-file", authz.ca_file]
         for scope in scopes:
@@ -169,7 +170,7 @@ class Upstream:
         # The same, but nginx closes idle client connections after 1 s (keepalive_timeout).
         self.short_port = free_port()
         self.short_url = f"https://127.0.0.1:{self.short_port}"
-        prefix = os.path.join(workdir, "nginx")
+        prefix = os.path.join(workdir, "nginx" if name == "upstream" else f"nginx-{name}")
         os.makedirs(prefix, exist_ok=True)
         cert, key = pki["server_cert"]
         user = "user root;\n" if os.geteuid() == 0 else ""
@@ -226,11 +227,38 @@ http {{
         session().post(f"{self.admin}/{action}", timeout=10).raise_for_status()
 
 
-class Proxy:
-    """One bearer-proxy process with a generated config; its stderr (JSON log lines) in a file."""
+def yaml_lines(value, indent: int = 0) -> list[str]:
+    """Block YAML for the proxy's config: mappings and lists of mappings in block style, every
+    scalar and list of scalars as JSON (which YAML reads as flow style)."""
+    pad = " " * indent
+    lines = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict) or (isinstance(item, list) and any(isinstance(i, dict) for i in item)):
+                lines.append(f"{pad}{key}:")
+                lines += yaml_lines(item, indent + 2)
+            else:
+                lines.append(f"{pad}{key}: {json.dumps(item)}")
+    else:
+        for item in value:
+            nested = yaml_lines(item, indent + 2)
+            lines.append(f"{pad}- {nested[0].lstrip()}")
+            lines += nested[1:]
+    return lines
 
-    def __init__(self, binary, workdir, name, token: dict, upstream_url: str, upstream_ca: str | None,
-                 extra_top: dict | None = None, admin: bool = False):
+
+class Proxy:
+    """One bearer-proxy process with a generated config; its stderr (JSON log lines) in a file.
+
+    The one-route form takes `token` and `upstream_url`; the routed form takes `tokens` (profile
+    name to token settings) and `routes` (each with url, match, token, strip_prefix, ...) instead."""
+
+    # Every upstream and every route gets these unless it sets them.
+    UPSTREAM_DEFAULTS = {"connect_timeout": "3s", "response_timeout": "20s"}
+
+    def __init__(self, binary, workdir, name, token: dict | None, upstream_url: str | None, upstream_ca: str | None,
+                 extra_top: dict | None = None, admin: bool = False,
+                 tokens: dict | None = None, routes: list | None = None):
         self.binary = binary
         self.name = name
         self.port = free_port()
@@ -238,17 +266,18 @@ class Proxy:
         self.dir = os.path.join(workdir, f"proxy-{name}")
         os.makedirs(self.dir, exist_ok=True)
         self.config_file = os.path.join(self.dir, "proxy.conf")
-        lines = [
-            f"listen: 127.0.0.1:{self.port}",
-            "workers: 2",
-            "upstream:",
-            f"  url: {upstream_url}",
-        ]
-        if upstream_ca:
-            lines.append(f"  ca_file: {upstream_ca}")
-        lines += ["  connect_timeout: 3s", "  response_timeout: 20s", "token:"]
-        for key, value in token.items():
-            lines.append(f"  {key}: {json.dumps(value)}")
+        lines = [f"listen: 127.0.0.1:{self.port}", "workers: 2"]
+        if routes is None:
+            upstream = {"url": upstream_url}
+            if upstream_ca:
+                upstream["ca_file"] = upstream_ca
+            lines += yaml_lines({"upstream": {**upstream, **self.UPSTREAM_DEFAULTS}, "token": token})
+        else:
+            if token is not None or upstream_url is not None:
+                raise ValueError("give either token and upstream_url, or tokens and routes")
+            defaults = self.UPSTREAM_DEFAULTS
+            lines += yaml_lines({"tokens": tokens,
+                                 "routes": [{**r, **{k: v for k, v in defaults.items() if k not in r}} for r in routes]})
         self.admin_url = None
         if admin:
             admin_port = free_port()

@@ -18,7 +18,9 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -83,6 +85,7 @@ class Env:
         self.upstream = Upstream(workdir, self.pki, self.authz, SCOPES)
         self.proxies: list[Proxy] = []
         self.extra: list = []
+        self._crm = None
 
     def _public(self, key, name):
         from cryptography.hazmat.primitives import serialization
@@ -105,6 +108,28 @@ class Env:
                       self.ca.cert_file if upstream_ca == "default" else upstream_ca, admin=admin)
         self.proxies.append(proxy)
         return proxy.start() if start else proxy
+
+    def routed_proxy(self, name, tokens: dict, routes: list, admin=False) -> Proxy:
+        """A proxy with `tokens:` profiles and `routes:`; each route verifies its upstream against the test CA."""
+        routes = [{"ca_file": self.ca.cert_file, **route} for route in routes]
+        proxy = Proxy(self.binary, self.workdir, name, None, None, None, admin=admin, tokens=tokens, routes=routes)
+        self.proxies.append(proxy)
+        return proxy.start()
+
+    def crm(self) -> tuple[AuthServer, Upstream]:
+        """A second authorization server (its own issuer and signing key) and a second upstream
+        that accepts only its tokens, started on first use and kept for the rest of the suite;
+        reset for each case that asks. A token of the first server is rejected there, and the
+        first upstream rejects a token of this one."""
+        if self._crm is None:
+            signing_key = os.path.join(self.workdir, "as-crm-signing.pem")
+            pkimod.rsa_key(signing_key)
+            authz = AuthServer(self.workdir, self.pki, self.clients, signing_key, name="authz-crm")
+            self._crm = (authz, Upstream(self.workdir, self.pki, authz, SCOPES, name="upstream-crm"))
+        authz, upstream = self._crm
+        authz.reset()
+        upstream.call("reset")
+        return self._crm
 
     def end_case(self):
         for proxy in self.proxies:
@@ -150,6 +175,14 @@ def no_secret_in_log(proxy: Proxy, *secrets):
 
 def curl(*args, timeout=60) -> subprocess.CompletedProcess:
     return subprocess.run(["curl", "-sS", "--noproxy", "*", *args], capture_output=True, timeout=timeout)
+
+
+def curl_via(*args, env=None, timeout=60) -> subprocess.CompletedProcess:
+    """curl without `--noproxy`, so that `-x` or `env`'s http_proxy is used; no proxy variable of
+    the suite's own environment leaks in."""
+    clean = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    clean.update(env or {})
+    return subprocess.run(["curl", "-sS", *args], capture_output=True, timeout=timeout, env=clean)
 
 
 def retry_after(response) -> int:
@@ -1049,6 +1082,264 @@ def wrong_token_endpoint_ca(env):
     check(log_has(proxy, "token fetch failed", "certificate verify failed"),
           f"log does not name the verification failure: {proxy.log_text()[-800:]}")
     check(token_attempts(env) == 0, "a token request reached the authorization server")
+
+
+# ---------------------------------------------------------------- routes (issue 14)
+
+def _two_profiles(env, name, admin=False, **crm_authz_settings):
+    """Two token profiles against two token endpoints: `payments` (basic-client at the first
+    authorization server) for the path route /payments/, sent to the first upstream's /v2 with the
+    prefix stripped; `crm` (post-client at the second) for the host route crm.example.com, sent to
+    the second upstream. Each upstream accepts only its own server's tokens. `crm_authz_settings`
+    go to the second authorization server before the proxy starts."""
+    crm_authz, crm_upstream = env.crm()
+    if crm_authz_settings:
+        crm_authz.set(**crm_authz_settings)
+    tokens = {
+        "payments": env.token("basic-client", "client_secret_basic"),
+        "crm": env.token("post-client", "client_secret_post", url=crm_authz.token_url),
+    }
+    routes = [
+        {"name": "payments", "match": {"path_prefix": "/payments/"}, "url": env.upstream.url + "/v2",
+         "token": "payments", "strip_prefix": True},
+        {"name": "crm", "match": {"host": "crm.example.com"}, "url": crm_upstream.url, "token": "crm"},
+    ]
+    return env.routed_proxy(name, tokens, routes, admin=admin), crm_authz, crm_upstream
+
+
+def _from_profile(body, authz, client, what):
+    claims = body["token_claims"]
+    check(claims["iss"] == authz.issuer and claims["client_id"] == client,
+          f"{what}: token of {claims['client_id']} from {claims['iss']}, want {client} from {authz.issuer}")
+
+
+def _targets(upstream) -> list[str]:
+    return [q["target"] for q in upstream.stats()["requests"]]
+
+
+def _refused(response, status, error, what) -> dict:
+    check(response.status_code == status, f"{what}: expected {status}, got {response.status_code}: {response.text[:300]}")
+    body = response.json()
+    check(body.get("error") == error, f"{what}: body {body}")
+    return body
+
+
+def _one_token_each(env, crm_authz):
+    for authz, method in ((env.authz, "client_secret_basic"), (crm_authz, "client_secret_post")):
+        stats = authz.stats()
+        methods = [e.get("method") for e in stats["events"]]
+        check(stats["issued"] == 1 and methods == [method],
+              f"{authz.url}: {stats['issued']} tokens, methods {methods}; want one, by {method}")
+
+
+@case
+def routes_http_proxy_requests(env):
+    """Python requests with the proxy as its http_proxy: http://crm.example.com/... (absolute-form,
+    routed by that authority) reaches the crm upstream with a token of the second authorization
+    server; /payments/... (absolute-form and origin-form) reaches the first upstream's /v2 with a
+    token of the first; one token per profile. A host no route names gets 421, an accepted host with
+    a path no route takes gets 404 no_route, and neither reaches an upstream."""
+    proxy, crm_authz, crm_upstream = _two_profiles(env, "routes-requests")
+    via = {"http": proxy.url}
+    with harness.session() as s:
+        crm = echo(s.get("http://crm.example.com/v1/customers?id=7", proxies=via, timeout=30))
+        note = b'{"note": "caf\xc3\xa9"}'
+        crm_post = echo(s.post("http://crm.example.com/v1/notes", data=note, proxies=via, timeout=30))
+        pay = echo(s.get("http://localhost/payments/invoices/42?full=1", proxies=via, timeout=30))
+        pay_origin = echo(s.get(proxy.url + "/payments/refunds", timeout=30))
+        # Origin-form with the route's host in Host: routed by Host.
+        by_host = echo(s.get(proxy.url + "/v1/by-host", headers={"Host": "crm.example.com"}, timeout=30))
+
+        for body, target in ((crm, "/v1/customers?id=7"), (crm_post, "/v1/notes"), (by_host, "/v1/by-host")):
+            check(body["target"] == target, f"crm route: upstream got {body['target']!r}, want {target!r}")
+            _from_profile(body, crm_authz, "post-client", target)
+            check(header_values(body, "Host") == [f"127.0.0.1:{crm_upstream.port}"], f"{target}: Host {header_values(body, 'Host')}")
+            check(header_values(body, "X-Forwarded-Host") == ["crm.example.com"],
+                  f"{target}: X-Forwarded-Host {header_values(body, 'X-Forwarded-Host')}")
+            check_bearer_replaced(body, env)
+        check(crm_post["method"] == "POST" and crm_post["body_sha256"] == hashlib.sha256(note).hexdigest(),
+              "POST body changed on the crm route")
+        for body, target in ((pay, "/v2/invoices/42?full=1"), (pay_origin, "/v2/refunds")):
+            check(body["target"] == target, f"payments route: upstream got {body['target']!r}, want {target!r}")
+            _from_profile(body, env.authz, "basic-client", target)
+            check(header_values(body, "Host") == [f"127.0.0.1:{env.upstream.port}"], f"{target}: Host {header_values(body, 'Host')}")
+
+        # A host no route names (nor allowed_hosts): 421, even where a host-less route takes the path.
+        _refused(s.get("http://other.example.org/payments/x", proxies=via, timeout=30), 421, "misdirected_request",
+                 "absolute-form to other.example.org")
+        _refused(s.get(proxy.url + "/payments/x", headers={"Host": "other.example.org"}, timeout=30), 421,
+                 "misdirected_request", "Host: other.example.org")
+        # An accepted host, a path no route takes: 404 naming both.
+        body = _refused(s.get("http://localhost/unrouted/x?q=1", proxies=via, timeout=30), 404, "no_route",
+                        "http://localhost/unrouted/x")
+        check(body.get("host") == "localhost" and body.get("path") == "/unrouted/x", f"404 body {body}")
+        # The route's host on another port is not that route; no host-less route takes /v1/x either.
+        body = _refused(s.get("http://crm.example.com:8443/v1/x", proxies=via, timeout=30), 404, "no_route",
+                        "http://crm.example.com:8443/v1/x")
+        check(body.get("host") == "crm.example.com:8443" and body.get("path") == "/v1/x", f"404 body {body}")
+        # The connection still serves after the refusals.
+        echo(s.get("http://crm.example.com/v1/after", proxies=via, timeout=30))
+
+    got_crm, got_pay = _targets(crm_upstream), _targets(env.upstream)
+    check(got_crm == ["/v1/customers?id=7", "/v1/notes", "/v1/by-host", "/v1/after"], f"crm upstream saw {got_crm}")
+    check(got_pay == ["/v2/invoices/42?full=1", "/v2/refunds"], f"payments upstream saw {got_pay}")
+    _one_token_each(env, crm_authz)
+
+
+
+@case
+def routes_http_proxy_curl(env):
+    """curl with -x and with http_proxy set: http://crm.example.com/... reaches the crm upstream with
+    the crm profile's token, http://localhost/payments/... the payments one; a host no route names is
+    421. curl -x (and https_proxy) with an https:// URL sends CONNECT: the proxy answers 405 (its body
+    says to use http:// URLs), curl fails the tunnel, and nothing reaches an upstream."""
+    proxy, crm_authz, crm_upstream = _two_profiles(env, "routes-curl")
+    from_env = {"http_proxy": proxy.url}
+    for args, env_vars, target in (
+            (["-x", proxy.url, "http://crm.example.com/v1/curl-x?a=1"], None, "/v1/curl-x?a=1"),
+            (["http://crm.example.com/v1/curl-env"], from_env, "/v1/curl-env")):
+        r = curl_via(*args, env=env_vars)
+        check(r.returncode == 0, f"curl {' '.join(args)}: exit {r.returncode}: {r.stderr.decode()[-400:]}")
+        body = json.loads(r.stdout)
+        check(body.get("token_valid"), f"{target}: upstream rejected: {body.get('reject_reason')}")
+        check(body["target"] == target, f"upstream got {body['target']!r}, want {target!r}")
+        _from_profile(body, crm_authz, "post-client", target)
+    r = curl_via("http://localhost/payments/curl-env", env=from_env)
+    check(r.returncode == 0, f"curl with http_proxy to /payments/: {r.stderr.decode()[-400:]}")
+    body = json.loads(r.stdout)
+    check(body.get("token_valid") and body["target"] == "/v2/curl-env", f"payments route: {body.get('target')} {body.get('reject_reason')}")
+    _from_profile(body, env.authz, "basic-client", "/v2/curl-env")
+    for args, env_vars in ((["-x", proxy.url], None), ([], from_env)):
+        r = curl_via("-o", "/dev/null", "-w", "%{http_code}", *args, "http://unknown.example.org/v1/x", env=env_vars)
+        check(r.stdout.decode() == "421", f"unknown host ({'-x' if args else 'http_proxy'}): status {r.stdout.decode()!r}")
+
+    for args, env_vars, what in ((["-x", proxy.url], None, "-x"), ([], {"https_proxy": proxy.url}, "https_proxy")):
+        r = curl_via("-v", "--max-time", "10", "-w", "%{http_connect}", *args, "https://crm.example.com/v1/tunnel", env=env_vars)
+        err = r.stderr.decode(errors="replace")
+        check(r.returncode != 0, f"curl ({what}) through a refused CONNECT exited 0")
+        check("CONNECT crm.example.com:443" in err, f"curl ({what}) sent no CONNECT: {err[-600:]}")
+        check(r.stdout.decode() == "405" and re.search(r"< HTTP/1\.1 405", err),
+              f"CONNECT ({what}) answered {r.stdout.decode()!r}, want 405: {err[-600:]}")
+    # What curl does not show: the 405's body, which says what to do instead.
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+        sock.sendall(b"CONNECT crm.example.com:443 HTTP/1.1\r\nHost: crm.example.com:443\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.1 405"), f"raw CONNECT: {head[:100]!r}")
+    detail = json.loads(payload).get("detail", "")
+    check("http://" in detail, f"the 405 does not say to send http:// URLs: {detail!r}")
+    check(len(log_has(proxy, "rejected request", "CONNECT is not proxied")) == 3,
+          f"not one log line per refused CONNECT: {proxy.log_text()[-800:]}")
+
+    got_crm, got_pay = _targets(crm_upstream), _targets(env.upstream)
+    check(got_crm == ["/v1/curl-x?a=1", "/v1/curl-env"], f"crm upstream saw {got_crm}")
+    check(got_pay == ["/v2/curl-env"], f"payments upstream saw {got_pay}")
+    _one_token_each(env, crm_authz)
+
+
+@case
+def routes_profile_isolation_admin(env):
+    """The crm profile's token endpoint fails (500) from the start: crm requests get 503, payments
+    requests still get 200 with their own token. /readyz is 503 and says which profile fails;
+    /metrics counts requests per route (refused and unrouted ones under route="none") and token
+    fetches per profile."""
+    proxy, crm_authz, crm_upstream = _two_profiles(env, "routes-admin", admin=True, mode="fail500")
+    via = {"http": proxy.url}
+    with harness.session() as s:
+        expect_503(s.get("http://crm.example.com/v1/down", proxies=via, timeout=30))
+        for path in ("/payments/a", "/payments/b"):
+            _from_profile(echo(s.get(proxy.url + path, timeout=30)), env.authz, "basic-client", path)
+        _refused(s.get("http://other.example.org/payments/x", proxies=via, timeout=30), 421, "misdirected_request",
+                 "absolute-form to other.example.org")
+        _refused(s.get("http://localhost/unrouted", proxies=via, timeout=30), 404, "no_route", "http://localhost/unrouted")
+    check(_targets(crm_upstream) == [], f"crm upstream saw {_targets(crm_upstream)} without a token")
+
+    ready = harness.session().get(proxy.admin_url + "/readyz", timeout=10)
+    body = ready.json()
+    states = {name: p.get("state") for name, p in body.get("profiles", {}).items()}
+    check(ready.status_code == 503 and states == {"payments": "valid", "crm": "failing"},
+          f"/readyz {ready.status_code}, profiles {states}, want 503 with payments valid and crm failing: {ready.text[:400]}")
+    check("crm" in body.get("reason", ""), f"/readyz reason does not name the failing profile: {body.get('reason')!r}")
+
+    metrics = harness.session().get(proxy.admin_url + "/metrics", timeout=10).text
+
+    def total(name, **labels):
+        """The sum over the series of `name` with these labels (and any others); None if there is none."""
+        values = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                  if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())]
+        return sum(values) if values else None
+
+    counts = {
+        "route payments 2xx": (total("bearer_proxy_requests_total", route="payments", status_class="2xx"), 2),
+        "route crm 5xx": (total("bearer_proxy_requests_total", route="crm", status_class="5xx"), 1),
+        "route none 4xx (the 421 and the 404)": (total("bearer_proxy_requests_total", route="none", status_class="4xx"), 2),
+        "profile payments success": (total("bearer_proxy_token_fetches_total", profile="payments", outcome="success"), 1),
+        "profile crm success": (total("bearer_proxy_token_fetches_total", profile="crm", outcome="success"), 0),
+    }
+    wrong = [f"{what}: {got}, want {want}" for what, (got, want) in counts.items() if got != want]
+    failures = total("bearer_proxy_token_fetches_total", profile="crm", outcome="failure")
+    if not failures:
+        wrong.append(f"profile crm failure: {failures}, want at least 1")
+    check(not wrong, "/metrics: " + "; ".join(wrong))
+
+
+@case
+def routes_strip_prefix(env):
+    """strip_prefix true: /strip/a goes up as /v2/a; false: /keep/a as /v2/keep/a; the longest
+    prefix wins (/strip/deeper/ to /v3); a prefix without "/" (/bare) takes /bare itself (as "/")
+    and /bare/x, not /barex. Origin-form (curl --path-as-is) and absolute-form (requests via the
+    proxy) alike; the query and escapes are kept byte for byte; unrouted paths reach nothing."""
+    up = env.upstream.url
+    routes = [
+        {"name": "strip", "match": {"path_prefix": "/strip/"}, "url": up + "/v2", "strip_prefix": True, "token": "main"},
+        {"name": "keep", "match": {"path_prefix": "/keep/"}, "url": up + "/v2", "strip_prefix": False},
+        {"name": "deeper", "match": {"path_prefix": "/strip/deeper/"}, "url": up + "/v3", "strip_prefix": True},
+        {"name": "bare", "match": {"path_prefix": "/bare"}, "url": up, "strip_prefix": True},
+    ]
+    proxy = env.routed_proxy("routes-strip", {"main": env.token()}, routes)
+    expected = [
+        ("/strip/a/b?q=1&r=%20", "/v2/a/b?q=1&r=%20"),
+        ("/strip/", "/v2/"),
+        ("/strip/caf%C3%A9;p=1/%7Eu", "/v2/caf%C3%A9;p=1/%7Eu"),
+        ("/strip/deeper/x?y", "/v3/x?y"),
+        ("/strip/deeperx", "/v2/deeperx"),
+        ("/keep/a?x=1", "/v2/keep/a?x=1"),
+        ("/keep/", "/v2/keep/"),
+        ("/bare", "/"),
+        ("/bare?x=1", "/?x=1"),
+        ("/bare/x/y", "/x/y"),
+    ]
+    failures = []
+    for sent, want in expected:
+        r = curl("--path-as-is", proxy.url + sent)
+        try:
+            body = json.loads(r.stdout)
+        except ValueError:
+            body = {}
+        if r.returncode != 0 or not body.get("token_valid") or body.get("target") != want:
+            failures.append(f"{sent} went up as {body.get('target')!r}, want {want!r} "
+                            f"(curl exit {r.returncode}, {body.get('reject_reason') or r.stdout[:120]!r})")
+    with harness.session() as s:
+        for url, want in (("http://localhost/strip/abs?z=9", "/v2/abs?z=9"),
+                          (f"http://127.0.0.1:{proxy.port}/keep/abs", "/v2/keep/abs"),
+                          ("http://localhost/bare", "/")):
+            r = s.get(url, proxies={"http": proxy.url}, timeout=30)
+            target = r.json().get("target") if r.status_code == 200 else f"status {r.status_code}"
+            if target != want:
+                failures.append(f"{url} (absolute-form) went up as {target!r}, want {want!r}")
+        for path in ("/barex", "/strip", "/keep", "/other/strip/x"):
+            r = s.get(proxy.url + path, timeout=30)
+            if r.status_code != 404 or r.json().get("error") != "no_route":
+                failures.append(f"{path}: {r.status_code} {r.text[:160]}, want 404 no_route")
+    check(not failures, "; ".join(failures))
+    got = _targets(env.upstream)
+    want = [w for _, w in expected] + ["/v2/abs?z=9", "/v2/keep/abs", "/"]
+    check(got == want, f"upstream saw {got}, want {want}")
 
 
 # ---------------------------------------------------------------- main
