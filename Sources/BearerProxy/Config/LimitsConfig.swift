@@ -1,6 +1,7 @@
 /// Caps on what local callers may send (`limits:` section). All in bytes or items.
 public struct LimitsConfig: Sendable, Equatable {
-    public static let defaults = LimitsConfig(maxRequestLine: 8192, maxHeaderBytes: 65536, maxHeaderCount: 100)
+    public static let defaults = LimitsConfig(
+        maxRequestLine: SizeLimits.requestLine, maxHeaderBytes: SizeLimits.requestHead, maxHeaderCount: SizeLimits.requestFieldCount)
     public static let defaultMaxConnections = 4096
 
     /// Longest request line, in bytes (longer: 414).

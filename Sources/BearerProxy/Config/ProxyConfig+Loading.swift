@@ -9,8 +9,7 @@ extension ProxyConfig {
         "listen", "workers", "allowed_hosts", "upstream", "token", "routes", "tokens", "admin",
         "limits", "timeouts", "log", "drain_timeout",
     ]
-    /// A config file is a few kilobytes; this only stops a wrong path from reading a disk image.
-    static let maxFileSize = 1 << 20
+    static let maxFileSize = SizeLimits.configFile
 
     /// Reads and validates the config file at `path`. Relative paths inside it are resolved
     /// against its directory. Errors name `path` as given.

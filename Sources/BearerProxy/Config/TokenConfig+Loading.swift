@@ -9,9 +9,9 @@ extension TokenConfig {
         "basic_encoding",
     ]
     /// Secret files hold one line; anything bigger is the wrong file.
-    static let maxSecretFileSize = 64 << 10
+    static let maxSecretFileSize = SizeLimits.secretFile
     /// PEM keys and certificate chains are a few KiB.
-    static let maxPEMFileSize = 1 << 20
+    static let maxPEMFileSize = SizeLimits.pemFile
     /// Form parameters the proxy sets itself; `extra_params` may not override them silently.
     static let reservedParameters: Set<String> = [
         "grant_type", "scope", "client_id", "client_secret", "client_assertion", "client_assertion_type",

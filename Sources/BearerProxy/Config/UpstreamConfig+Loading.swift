@@ -46,7 +46,7 @@ extension ConfigMapping {
     func caFile(_ key: String, files: ConfigFiles) throws(ConfigError) -> String? {
         guard let path = try string(key) else { return nil }
         let resolved = files.resolve(path)
-        switch ConfigFiles.contents(of: resolved, limit: 16 << 20) {
+        switch ConfigFiles.contents(of: resolved, limit: SizeLimits.caFile) {
         case .failure(let failure):
             throw error(key, failure.message)
         case .success(let contents):

@@ -26,9 +26,9 @@ public struct UpstreamConfig: Sendable, Equatable {
     /// Request bodies up to this many bytes are kept while they stream, so that a 401 that
     /// rejects the token can be answered by replaying the request with a new one; 0: never.
     public var replayBodyLimit: Int
-    public static let defaultReplayBodyLimit = 64 * 1024
+    public static let defaultReplayBodyLimit = SizeLimits.replayBody
     /// The largest `replay_body_limit` accepted: it is held in memory per request in flight.
-    public static let maxReplayBodyLimit = 16 << 20
+    public static let maxReplayBodyLimit = SizeLimits.replayBodyCeiling
 
     public enum RetryUnauthorized: String, Sendable, Equatable, CaseIterable {
         /// Only `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1).

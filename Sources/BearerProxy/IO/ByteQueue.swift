@@ -34,9 +34,7 @@ struct ByteQueue {
         head = 0
     }
 
-    /// A drained queue keeps at most this much capacity, so an idle connection does not hold on to
-    /// the high-water mark of a past large transfer.
-    private static let keptCapacity = 64 * 1024
+    private static let keptCapacity = SizeLimits.keptQueueCapacity
 
     private mutating func compactIfUseful() {
         if head > 0, head >= storage.count / 2 {

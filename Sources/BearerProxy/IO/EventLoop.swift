@@ -47,7 +47,7 @@ public final class EventLoop: @unchecked Sendable {
     /// consumed or copied before the delegate returns; one shared buffer keeps idle connections small.
     let readBuffer: UnsafeMutableRawBufferPointer
 
-    static let readBufferSize = 64 * 1024
+    static let readBufferSize = SizeLimits.readBuffer
     /// Timeouts are checked this often while anything on the loop has a deadline.
     static let sweepInterval: DispatchTimeInterval = .milliseconds(100)
 

@@ -77,7 +77,7 @@ public final class LocalHTTPServer: Sendable {
     public var address: SocketAddress { listener.address }
 
     /// Largest request body a local handler accepts.
-    static let maxBodySize = 1 << 20
+    static let maxBodySize = SizeLimits.adminRequestBody
 
     public init(listen address: SocketAddress, group: EventLoopGroup, tlsContext: TLSContext? = nil, label: String, handler: @escaping Handler) throws(IOError) {
         listener = try Listener(binding: address, label: label)

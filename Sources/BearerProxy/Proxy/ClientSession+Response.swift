@@ -48,8 +48,7 @@ extension ClientSession {
         }
     }
 
-    /// 100 and 103 are informational; a server sending dozens before its answer is broken.
-    static let maxInterimResponses = 32
+    static let maxInterimResponses = SizeLimits.interimResponses
 
     /// Takes heads from the start of `bytes` until the final one has been sent to the client or
     /// the bytes end within a head. Returns how many bytes the heads took, or nil when the

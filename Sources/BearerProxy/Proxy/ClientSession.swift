@@ -97,10 +97,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     /// not start a second, nested pass over the same input.
     var processing = false
 
-    /// Output waiting for a slow reader beyond which the other side stops being read (back-pressure).
-    static let highWaterMark = 64 * 1024
-    /// Pipelined bytes held while the current request is in flight.
-    static let maxBufferedInput = 64 * 1024
+    static let highWaterMark = SizeLimits.highWaterMark
+    static let maxBufferedInput = SizeLimits.pipelinedInput
 
     var loop: EventLoop { context.loop }
 

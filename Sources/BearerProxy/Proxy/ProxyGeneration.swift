@@ -173,14 +173,3 @@ final class ProxyGeneration: Sendable {
         }
     }
 }
-
-extension HTTP1Limits {
-    /// Upstream heads may be larger than client heads (many cookies, long policies).
-    static var upstreamDefault: HTTP1Limits {
-        var limits = HTTP1Limits.default
-        limits.maxHeadSize = 64 * 1024
-        limits.maxFieldCount = 200
-        limits.maxRequestLineLength = 8 * 1024
-        return limits
-    }
-}

@@ -13,7 +13,7 @@ public final class LogWriter: Sendable {
     public static let standardError = LogWriter { bytes in LogWriter.writeAll(fd: 2, bytes) }
 
     /// Bytes that may wait for the output before lines are dropped (a few seconds of a busy access log).
-    public static let defaultMaxPending = 4 << 20
+    public static let defaultMaxPending = SizeLimits.pendingLogBytes
     /// How long a line may wait for others to share its write.
     static let batchDelay: DispatchTimeInterval = .milliseconds(20)
 

@@ -10,7 +10,7 @@ final class TokenEndpointLocator: Sendable {
     /// How long discovered metadata is trusted before it is fetched again.
     static let refreshInterval: Duration = .seconds(3600)
     /// Metadata documents are small.
-    static let maxDocumentBytes = 512 * 1024
+    static let maxDocumentBytes = SizeLimits.discoveryDocument
 
     enum Mode: Sendable {
         case fixed(EndpointURL)

@@ -26,7 +26,7 @@ struct OAuthTokenFetcher: TokenFetching {
     var clock: TokenClock = .system
 
     /// Token answers are small; anything larger is not a token response.
-    static let maxResponseBytes = 256 * 1024
+    static let maxResponseBytes = SizeLimits.tokenResponse
 
     func fetch(_ completion: @escaping @Sendable (Result<TokenGrant, TokenError>) -> Void) {
         locator.locate { located in
