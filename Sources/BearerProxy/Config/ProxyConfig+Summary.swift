@@ -38,7 +38,7 @@ extension ProxyConfig {
     }
 
     /// The routes in the order a request tries them: host routes, then host-less ones, each
-    /// longest prefix first (the order `RouteTable` uses).
+    /// longest prefix first (`RouteMatch.isTried(before:)`, the order requests try them).
     var routesInMatchingOrder: [RouteConfig] {
         routes.enumerated().sorted { a, b in
             a.element.match.isTried(before: b.element.match) || (!b.element.match.isTried(before: a.element.match) && a.offset < b.offset)

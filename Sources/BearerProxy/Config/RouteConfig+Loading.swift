@@ -37,6 +37,10 @@ extension RouteConfig {
         if let name, !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
             throw section.error("name", "must be letters, digits, \"-\", \"_\" or \".\" (it becomes a metrics label)")
         }
+        // The label of unnamed routes is their index, and `none` counts refused requests.
+        if let name, name == "none" || name.allSatisfy(\.isNumber) {
+            throw section.error("name", "\"\(name)\" is reserved (unnamed routes are labelled by index, refused requests \"none\")")
+        }
         let match = try loadMatch(section.mapping("match", allowedKeys: matchKeys))
         let stripPrefix = try section.bool("strip_prefix") ?? false
         if stripPrefix, match.pathPrefix == nil {
@@ -139,6 +143,7 @@ extension TokenProfile {
             throw top.error("tokens", "must be a mapping of profile names to token settings, found \(ConfigMapping.kind(of: node))")
         }
         var profiles: [TokenProfile] = []
+        var variables: [String: String] = [:]
         for (nameNode, valueNode) in entries {
             guard case .scalar(let scalar) = nameNode.content, !scalar.text.isEmpty,
                   scalar.text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
@@ -146,9 +151,16 @@ extension TokenProfile {
                                   message: "profile names must be letters, digits, \"-\", \"_\" or \".\"")
             }
             let name = scalar.text
+            // `a-b` and `a.b`, or `Crm` and `crm`, would read one client's secret for both.
+            let variable = secretVariable(forProfile: name)
+            if let other = variables[variable] {
+                throw ConfigError(source: top.source, line: nameNode.line, key: "tokens.\(name)",
+                                  message: "\"\(name)\" and \"\(other)\" would both take a secret from \(variable); rename one")
+            }
+            variables[variable] = name
             let section = try ConfigMapping(valueNode, source: top.source, path: "tokens.\(name)", allowedKeys: TokenConfig.keys)
             let config = try TokenConfig.load(section, files: files, environment: environment,
-                                              secretVariable: secretVariable(forProfile: name))
+                                              secretVariable: variable)
             profiles.append(TokenProfile(name: name, config: config))
         }
         return profiles

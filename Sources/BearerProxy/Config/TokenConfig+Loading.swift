@@ -121,8 +121,8 @@ extension TokenConfig {
             insecureSkipVerify: try section.bool("insecure_skip_verify") ?? false,
             timeout: try section.duration("timeout") ?? defaultTimeout,
             refreshMargin: try section.duration("refresh_margin", allowZero: true),
-            // A shorter lifetime is refused in every token (TokenLifetime.minimum), so it could never work.
-            defaultLifetime: try section.duration("default_lifetime", atLeast: TokenLifetime.minimum) ?? defaultDefaultLifetime,
+            // A shorter lifetime is refused in every token (minimumLifetime), so it could never work.
+            defaultLifetime: try section.duration("default_lifetime", atLeast: minimumLifetime) ?? defaultDefaultLifetime,
             minRequestInterval: try section.duration("min_request_interval", allowZero: true) ?? defaultMinRequestInterval,
             basicEncoding: basicEncoding ?? .form)
     }

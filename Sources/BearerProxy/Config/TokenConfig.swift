@@ -6,6 +6,10 @@ public struct TokenConfig: Sendable, Equatable {
     public static let clientSecretEnvironmentVariable = "BEARER_PROXY_CLIENT_SECRET"
     public static let defaultTimeout: Duration = .seconds(10)
     public static let defaultDefaultLifetime: Duration = .seconds(300)
+    /// Shortest token lifetime taken from a server, and so the shortest `default_lifetime`. A token
+    /// of a few milliseconds would be due again at once and the refresh timer would ask the token
+    /// endpoint hundreds of times a second; refused, it goes through the failure backoff instead.
+    public static let minimumLifetime: Duration = .seconds(1)
 
     /// Full endpoint URL; `path` holds path and query. Exactly one of `url` and `issuer` is set.
     public var url: EndpointURL?

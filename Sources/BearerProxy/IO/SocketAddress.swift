@@ -80,7 +80,7 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
         }
     }
 
-    /// Resolves a host name with getaddrinfo. This blocks: call it only from `AddressResolver`'s queue.
+    /// Resolves a host name with getaddrinfo. This blocks: call it only from a queue of its own (the upstream resolver's).
     static func resolveBlocking(host: String, port: UInt16) throws(IOError) -> [SocketAddress] {
         if let numeric = SocketAddress(ip: host, port: port) { return [numeric] }
         var hints = addrinfo()

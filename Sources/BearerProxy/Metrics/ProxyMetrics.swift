@@ -74,17 +74,17 @@ public final class ProxyMetrics: Sendable {
     }
 
     /// Copies values owned by others into their gauges and counters; called before each scrape.
-    func refresh(profiles: [(name: String, provider: TokenProvider)], generation: Int) {
+    func refresh(profiles: [(name: String, reading: TokenMetrics.Reading)], generation: Int) {
         configGeneration.set(generation)
         let factory = self.factory
-        for (name, provider) in profiles {
+        for (name, reading) in profiles {
             let metrics = byProfile.withLock { known in
                 if let metrics = known[name] { return metrics }
                 let metrics = TokenMetrics(profile: name, factory: factory)
                 known[name] = metrics
                 return metrics
             }
-            metrics.refresh(from: provider)
+            metrics.refresh(reading)
         }
     }
 
@@ -148,17 +148,24 @@ final class TokenMetrics: Sendable {
         valid = Meter(label: "bearer_proxy_token_valid", dimensions: [("profile", profile)], factory: factory)
     }
 
-    func refresh(from provider: TokenProvider) {
-        let status = provider.status
-        valid.set(status.hasValidToken ? 1 : 0)
-        secondsUntilExpiry.set(max(0, status.secondsUntilExpiry ?? 0))
-        let id = ObjectIdentifier(provider)
+    /// What a profile's token source reports at a scrape (the token layer fills it in).
+    struct Reading: Sendable {
+        /// Which token provider: a new one starts its counts again at zero.
+        var source: ObjectIdentifier
+        var valid: Bool
+        var secondsUntilExpiry: Double
+        var fetchesSucceeded: Int
+        var fetchesFailed: Int
+    }
+
+    func refresh(_ reading: Reading) {
+        valid.set(reading.valid ? 1 : 0)
+        secondsUntilExpiry.set(max(0, reading.secondsUntilExpiry))
         let (newSucceeded, newFailed) = exported.withLock { seen in
-            if seen.provider != id { seen = (id, 0, 0) }
-            let failed = status.fetchesFailedTransient + status.fetchesFailedConfiguration
-            let delta = (status.fetchesSucceeded - seen.succeeded, failed - seen.failed)
-            seen.succeeded = status.fetchesSucceeded
-            seen.failed = failed
+            if seen.provider != reading.source { seen = (reading.source, 0, 0) }
+            let delta = (reading.fetchesSucceeded - seen.succeeded, reading.fetchesFailed - seen.failed)
+            seen.succeeded = reading.fetchesSucceeded
+            seen.failed = reading.fetchesFailed
             return delta
         }
         if newSucceeded > 0 { fetchSuccesses.increment(by: newSucceeded) }

@@ -30,6 +30,9 @@ extension ClientSession {
             input = []
             early.withUnsafeBytes { tunnel($0, toUpstream: true) }
         }
+        // A client that half-closed before the 101 sends nothing more: the tunnel ends as it
+        // would had the FIN come after it.
+        if clientSentEOF { closeTunnel(graceful: true, reason: "client closed before the switch") }
         return true
     }
 

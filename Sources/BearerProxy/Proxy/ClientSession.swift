@@ -207,6 +207,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     // MARK: Phases
 
     func begin(_ head: RequestHead) {
+        // A head that began before a reload is routed on the configuration in force now.
+        adoptLatestContext()
         let form: ForwardingRules.TargetForm
         let framing: BodyFraming
         let route: RouteContext
@@ -263,6 +265,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         guard let form = ForwardingRules.targetForm(of: head) else { throw .badRequest(.invalidTarget) }
         if ForwardingRules.hasDotSegment(head, form: form) { throw .badRequest(.dotSegmentInPath) }
         let route = try chooseRoute(head, form: form)
+        try checkOrigin(head)
         let framing: BodyFraming
         do {
             framing = try head.bodyFraming()
@@ -277,6 +280,23 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         return (form, framing, route, webSocket)
     }
 
+    /// Browsers send `Origin` with every cross-site request and every WebSocket handshake, and
+    /// do not apply the same-origin rule to WebSockets or to simple requests: without this, any
+    /// web page open on this machine could send requests through the proxy with the client's
+    /// token (and read the answers of a WebSocket, or of an upstream that allows any origin).
+    /// Programs do not send `Origin`; a page served from a local name, an `allowed_hosts` name or
+    /// a route's host may (on any port). `Origin: null` (sandboxed frames, files) is foreign.
+    private func checkOrigin(_ head: RequestHead) throws(ProxyError) {
+        for field in head.fields where head.fieldNameIs(field, "origin") {
+            let origin = head.value(field)
+            guard let schemeEnd = origin.firstRange(of: Array("://".utf8)),
+                  let (name, _) = HostAllowlist.split(origin[schemeEnd.upperBound...]),
+                  context.hosts.contains(name: name) || context.table.namesHost(name) else {
+                throw .foreignOrigin(String(decoding: origin.prefix(100), as: UTF8.self))
+            }
+        }
+    }
+
     /// The route of a request, from the authority it names (an absolute-form target's, which
     /// RFC 9112 §3.2.2 puts before Host, else the Host field) and its path. The authority must be
     /// a local name, an `allowed_hosts` entry or a route's host (421 otherwise: see
@@ -284,17 +304,17 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     private func chooseRoute(_ head: RequestHead, form: ForwardingRules.TargetForm) throws(ProxyError) -> RouteContext {
         // HTTP/1.0 requests may omit Host; the parser requires exactly one in HTTP/1.1.
         let authority = form == .absolute ? ForwardingRules.authority(of: head.raw[head.target]) : head.firstValue(named: "host")
+        let defaultPort: UInt16 = form == .absolute && ForwardingRules.isHTTPS(head.raw[head.target]) ? 443 : 80
         var name: String?
         var port: UInt16?
         if let authority {
             guard let (hostName, hostPort) = HostAllowlist.split(authority),
-                  context.hosts.allows(authority) || context.table.namesHost(hostName) else {
+                  context.hosts.allows(authority) || context.table.takesHost(hostName, port: hostPort, defaultPort: defaultPort) else {
                 throw .misdirected(String(decoding: authority.prefix(100), as: UTF8.self))
             }
             (name, port) = (hostName, hostPort)
         }
         let path = ForwardingRules.routingPath(of: head, form: form)
-        let defaultPort: UInt16 = form == .absolute && ForwardingRules.isHTTPS(head.raw[head.target]) ? 443 : 80
         guard let index = context.table.route(name: name, port: port, defaultPort: defaultPort, path: path) else {
             throw .noRoute(host: String(decoding: (authority ?? []).prefix(100), as: UTF8.self),
                            path: String(decoding: path.prefix(200), as: UTF8.self))

@@ -14,6 +14,7 @@ enum ErrorResponse {
         case .upgradeNotSupported: return (501, "Not Implemented", "upgrade_not_supported")
         case .misdirected: return (421, "Misdirected Request", "misdirected_request")
         case .noRoute: return (404, "Not Found", "no_route")
+        case .foreignOrigin: return (403, "Forbidden", "foreign_origin")
         case .bodyTooLarge: return (413, "Content Too Large", "body_too_large")
         case .tokenUnavailable: return (503, "Service Unavailable", "token_unavailable")
         case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamClosed: return (502, "Bad Gateway", "upstream_unavailable")

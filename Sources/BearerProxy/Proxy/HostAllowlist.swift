@@ -14,6 +14,11 @@ struct HostAllowlist: Sendable {
         self.port = port
     }
 
+    /// A host name (lowercased, IPv6 without brackets) that is local or listed, on any port.
+    func contains(name: String) -> Bool {
+        names.contains(name)
+    }
+
     func allows(_ host: ArraySlice<UInt8>) -> Bool {
         guard let (name, hostPort) = Self.split(host) else { return false }
         if let hostPort, hostPort != port { return false }

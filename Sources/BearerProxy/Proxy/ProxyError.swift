@@ -6,6 +6,8 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
     case methodNotAllowed(String)
     case upgradeNotSupported
     case misdirected(String)
+    /// A browser page's request (`Origin` of a site that is not local, allowed or a route's host).
+    case foreignOrigin(String)
     /// No route takes this host and path (both as the request named them, the path without query).
     case noRoute(host: String, path: String)
     case bodyTooLarge(UInt64)
@@ -19,7 +21,7 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
 
     var side: Side {
         switch self {
-        case .badRequest, .methodNotAllowed, .upgradeNotSupported, .misdirected, .noRoute, .bodyTooLarge: return .downstream
+        case .badRequest, .methodNotAllowed, .upgradeNotSupported, .misdirected, .foreignOrigin, .noRoute, .bodyTooLarge: return .downstream
         case .tokenUnavailable: return .token
         case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamTimedOut, .upstreamClosed: return .upstream
         }
@@ -41,6 +43,8 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
         case .methodNotAllowed(let method): return "method \(method) is not proxied"
         case .upgradeNotSupported: return "protocol upgrade is not supported"
         case .misdirected(let host): return "Host \"\(host)\" is not served here"
+        case .foreignOrigin(let origin):
+            return "requests from the web page \(origin) are not forwarded: a page must not use this client's token"
         case .noRoute(let host, let path): return "no route for host \"\(host)\" and path \"\(path)\""
         case .bodyTooLarge(let limit): return "request body larger than \(limit) bytes"
         case .tokenUnavailable(let error): return error.description

@@ -219,7 +219,7 @@ public final class ProxyServer: Sendable {
             },
             metrics: {
                 let generation = current.state.withLock { $0.generation }
-                metrics.refresh(profiles: generation.profiles.map { ($0.name, $0.provider) }, generation: generation.number)
+                metrics.refresh(profiles: generation.profiles.map { ($0.name, $0.provider.metricsReading) }, generation: generation.number)
                 return metrics.exposition()
             })
     }
@@ -250,5 +250,16 @@ public final class ProxyServer: Sendable {
         if shuttingDown { return (false, [("reason", .string("shutting down"))] + fields) }
         if let problem { return (false, [("reason", .string(problem))] + fields) }
         return (true, [("token_expires_in", .number(soonest ?? 0))] + fields)
+    }
+}
+
+extension TokenProvider {
+    /// The provider's state as the token metrics export it.
+    var metricsReading: TokenMetrics.Reading {
+        let status = self.status
+        return TokenMetrics.Reading(
+            source: ObjectIdentifier(self), valid: status.hasValidToken, secondsUntilExpiry: status.secondsUntilExpiry ?? 0,
+            fetchesSucceeded: status.fetchesSucceeded,
+            fetchesFailed: status.fetchesFailedTransient + status.fetchesFailedConfiguration)
     }
 }

@@ -30,9 +30,10 @@ struct RouteTable: Sendable {
         }
     }
 
-    /// True when some route names this host: such a Host is accepted like a local name.
-    func namesHost(_ name: String) -> Bool {
-        entries.contains { $0.host == name }
+    /// True when a route takes this host on this port (explicit, or the default one): such a
+    /// host is accepted like a local name. Another port of a route's host is not accepted.
+    func takesHost(_ name: String, port: UInt16?, defaultPort: UInt16) -> Bool {
+        entries.contains { $0.host == name && Self.port(port, defaultPort: defaultPort, matches: $0, listenPort: listenPort) }
     }
 
     /// The route for a request to `authority` (lowercased name and port, nil when the request
@@ -41,16 +42,24 @@ struct RouteTable: Sendable {
     func route(name: String?, port: UInt16?, defaultPort: UInt16, path: ArraySlice<UInt8>) -> Int? {
         for entry in entries {
             if let host = entry.host {
-                guard let name, name == host else { continue }
-                if let wanted = entry.port {
-                    guard (port ?? defaultPort) == wanted else { continue }
-                } else if let port, port != defaultPort, port != listenPort {
-                    continue
-                }
+                guard let name, name == host, Self.port(port, defaultPort: defaultPort, matches: entry, listenPort: listenPort) else { continue }
             }
             if Self.path(path, isUnder: entry) { return entry.route }
         }
         return nil
+    }
+
+    /// True when some route names this host, on whatever port.
+    func namesHost(_ name: String) -> Bool {
+        entries.contains { $0.host == name }
+    }
+
+    /// A route with a port takes that port, named or by default; one without takes no port, the
+    /// scheme's default, or the proxy's own (as a Host header names it).
+    private static func port(_ port: UInt16?, defaultPort: UInt16, matches entry: Entry, listenPort: UInt16? = nil) -> Bool {
+        if let wanted = entry.port { return (port ?? defaultPort) == wanted }
+        guard let port else { return true }
+        return port == defaultPort || port == listenPort
     }
 
     /// Segment-boundary prefix match: `/a/` and `/a` take `/a/…`; `/a` also takes `/a` itself;

@@ -54,7 +54,7 @@ enum SizeLimits {
 
     /// A config file is a few kilobytes; this only stops a wrong path from reading a disk image.
     static let configFile = 1 << 20
-    /// Secret files hold one line; anything bigger is the wrong file.
+    /// Client secret files hold one line; anything bigger is the wrong file.
     static let secretFile = 64 << 10
     /// PEM keys and certificate chains are a few KiB.
     static let pemFile = 1 << 20

@@ -34,25 +34,17 @@ public struct TextLogHandler: LogHandler {
     /// messages and values. A CR or LF in it would start a line that looks like the proxy's own,
     /// so control characters and Unicode line separators are written as escapes (`\n`, `\u{7}`).
     static func oneLine(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        guard text.unicodeScalars.contains(where: \.isLineBreakingOrControl) else { return text }
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where needsEscape(scalar): out += "\\u{\(String(scalar.value, radix: 16))}"
+            case _ where scalar.isLineBreakingOrControl: out += "\\u{\(String(scalar.value, radix: 16))}"
             default: out.unicodeScalars.append(scalar)
             }
         }
         return out
-    }
-
-    /// Unicode's control characters (C0, DEL and C1: NEL, U+0085, breaks lines in some viewers)
-    /// and the line and paragraph separators U+2028/U+2029; compared by value, as this runs on
-    /// every character of every log line.
-    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        let value = scalar.value
-        return value < 0x20 || (value >= 0x7F && value < 0xA0) || value == 0x2028 || value == 0x2029
     }
 }

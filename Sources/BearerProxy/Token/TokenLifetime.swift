@@ -35,10 +35,8 @@ enum TokenLifetime {
         return .success((min(lifetime, maximum), source))
     }
 
-    /// Shortest lifetime we take a server at. A token of a few milliseconds would be due again at
-    /// once and the refresh timer would ask the token endpoint hundreds of times a second; refused,
-    /// it goes through the failure backoff instead.
-    static let minimum: Duration = .seconds(1)
+    /// Shortest lifetime we take a server at (`TokenConfig.minimumLifetime`).
+    static let minimum = TokenConfig.minimumLifetime
 
     /// Longest lifetime we take a server at: a token is fetched again at least this often.
     /// It also keeps absurd values (`1e300`, a JWT `exp` in the year 10^20) inside `Duration`.

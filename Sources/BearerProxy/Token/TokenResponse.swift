@@ -77,7 +77,7 @@ struct TokenGrant: Sendable, CustomStringConvertible {
     /// in the text log) and line separators become "?". RFC 6749 §5.2 allows none of them in
     /// `error` or `error_description`.
     static func printable(_ text: String, limit: Int, _ scrubber: EchoScrubber = .none) -> String {
-        let scalars = String(scrubber.scrub(text).prefix(limit)).unicodeScalars.map { TextLogHandler.needsEscape($0) ? "?" : $0 }
+        let scalars = String(scrubber.scrub(text).prefix(limit)).unicodeScalars.map { $0.isLineBreakingOrControl ? "?" : $0 }
         return String(String.UnicodeScalarView(scalars))
     }
 }

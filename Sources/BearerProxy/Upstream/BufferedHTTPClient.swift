@@ -1,7 +1,7 @@
 /// Sends one request and collects the whole response, bounded in size and time.
 ///
 /// For control-plane calls only (the token endpoint); proxied traffic streams through
-/// `ClientSession` instead. Runs on one loop; `completion` is called there exactly once.
+/// the proxy's client sessions instead. Runs on one loop; `completion` is called there exactly once.
 /// @unchecked Sendable: every mutable property is touched only on `loop.queue`.
 final class BufferedHTTPClient: ConnectionDelegate, @unchecked Sendable {
     struct Response: Sendable {

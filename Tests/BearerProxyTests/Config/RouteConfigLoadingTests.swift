@@ -164,6 +164,12 @@ extension ConfigTests {
              "routes[x].name", "already the name"),
             ("token: {url: https://auth.example.com/t, client_id: c, client_secret: s}\nroutes:\n  - url: http://y.example",
              "routes[0].url", "must use https"),
+            ("token: {url: https://auth.example.com/t, client_id: c, client_secret: s}\nroutes:\n  - {url: https://y.example, name: none}",
+             "routes[0].name", "reserved"),
+            ("token: {url: https://auth.example.com/t, client_id: c, client_secret: s}\nroutes:\n  - {url: https://y.example, name: \"1\"}",
+             "routes[0].name", "reserved"),
+            ("tokens:\n  crm-eu: {url: https://auth.example.com/t, client_id: c, client_secret: s}\n  crm.eu: {url: https://auth.example.com/t, client_id: d, client_secret: s}\nroutes:\n  - {url: https://y.example, token: crm-eu}\n  - {url: https://z.example, token: crm.eu, match: {path_prefix: /z}}",
+             "tokens.crm.eu", "BEARER_PROXY_CLIENT_SECRET_CRM_EU"),
         ])
         func mistakes(yaml: String, key: String, message: String) throws {
             let error = try #require(ConfigFixture.error(yaml))

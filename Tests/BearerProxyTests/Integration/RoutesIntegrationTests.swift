@@ -147,10 +147,11 @@ extension Integration {
             #expect(harness.crm.requests.count == 3)
             #expect(!harness.crm.requests.contains { $0.values(of: "proxy-connection") != [] })
 
-            // RFC 9112 §3.2.2: the absolute target's authority counts, not Host.
-            let otherPort = try harness.send("GET http://crm.example.com:8443/v1/x HTTP/1.1\r\nHost: crm.example.com\r\n\r\n")
-            #expect(otherPort.status == 404)
-            #expect(otherPort.jsonString("host") == "crm.example.com:8443")
+            // RFC 9112 §3.2.2: the absolute target's authority counts, not Host. A route's host is
+            // accepted on the ports that route takes only, so it cannot reach a host-less route.
+            let otherPort = try harness.send("GET http://crm.example.com:8443/files/x HTTP/1.1\r\nHost: crm.example.com\r\n\r\n")
+            #expect(otherPort.status == 421)
+            #expect(try harness.send("GET /files/x HTTP/1.1\r\nHost: crm.example.com:9999\r\n\r\n").status == 421)
             let foreign = try harness.send("GET http://evil.example/v1/x HTTP/1.1\r\nHost: crm.example.com\r\n\r\n")
             #expect(foreign.status == 421)
             #expect(harness.crm.requests.count == 3 && harness.payments.requests.isEmpty)
@@ -229,6 +230,23 @@ extension Integration {
             #expect(harness.paymentsTokens.requestCount == 1)
             #expect(harness.payments.requests.last?.values(of: "authorization") == ["Bearer \(paymentsToken)"])
             #expect(harness.crm.requests.last?.values(of: "authorization") == ["Bearer \(harness.crmTokens.issuedTokens[1])"])
+        }
+
+        @Test("a request whose head straddles a reload is routed on the new configuration")
+        func headStraddlesReload() async throws {
+            let harness = try RoutesHarness()
+            defer { harness.stop() }
+            try await harness.waitForTokens()
+            let client = try harness.client()
+            try client.send("GET /files/late HTTP/1.1\r\nHost: localhost\r\n")
+            try await Task.sleep(for: .milliseconds(50))
+            let without = harness.yaml(crmScope: "crm.read").components(separatedBy: "  - name: files")[0]
+                + "admin:\n  listen: 127.0.0.1:0\n"
+            #expect(harness.proxy.reload(path: try writeConfig(without, in: harness.directory), environment: [:]))
+            try await Task.sleep(for: .milliseconds(50))
+            try client.send("\r\n")
+            #expect(try client.readResponse().status == 404)
+            #expect(harness.crm.requests.isEmpty)
         }
 
         @Test("a reload can remove a route: its requests get 404 from then on, on a kept-alive connection too")

@@ -111,6 +111,42 @@ extension Integration {
             #expect(harness.upstream.requests.isEmpty)
         }
 
+        @Test("a web page's handshake or request (foreign Origin) is refused with 403; a local page's is not")
+        func foreignOrigin() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { _ in .rawThenEcho(Self.switching) }
+            for origin in ["https://evil.example", "null", "http://evil.example:\(harness.proxyPort)"] {
+                let client = try harness.client()
+                try client.send(Self.handshake(harness, authorization: "Origin: \(origin)\r\n"))
+                let refused = try client.readResponse()
+                #expect(refused.status == 403, "\(origin)")
+                #expect(refused.jsonString("error") == "foreign_origin")
+            }
+            let simple = try harness.client().exchange(harness.get("/x", extraFields: "Origin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\n"))
+            #expect(simple.status == 403)
+            #expect(harness.upstream.requests.isEmpty)
+
+            let local = try harness.client()
+            try local.send(Self.handshake(harness, authorization: "Origin: http://localhost:3000\r\n"))
+            #expect(try local.readResponse().status == 101)
+        }
+
+        @Test("a client that half-closes before the 101 gets it, then the tunnel closes")
+        func halfCloseBeforeSwitch() async throws {
+            let harness = try ProxyHarness()
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.respond { _ in .rawThenEcho(Self.switching) }
+            harness.upstream.delayAnswers(milliseconds: 300)
+            let client = try harness.client()
+            try client.send(Self.handshake(harness))
+            client.shutdownWrite()
+            #expect(try client.readResponse().status == 101)
+            #expect(client.waitForClose())
+        }
+
         @Test("a 101 that switches to something other than websocket is a 502")
         func wrongSwitch() async throws {
             let harness = try ProxyHarness()

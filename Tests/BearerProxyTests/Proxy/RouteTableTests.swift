@@ -56,5 +56,9 @@ struct RouteTableTests {
         #expect(route(table, host: "crm.example.com", "/api/x", defaultPort: 80) == 1)
         #expect(route(table, host: "localhost", "/other") == nil)
         #expect(table.namesHost("crm.example.com") && !table.namesHost("example.com"))
+        #expect(table.takesHost("crm.example.com", port: 443, defaultPort: 80))
+        #expect(table.takesHost("crm.example.com", port: nil, defaultPort: 443))
+        #expect(!table.takesHost("crm.example.com", port: nil, defaultPort: 80))
+        #expect(!table.takesHost("crm.example.com", port: 8443, defaultPort: 443))
     }
 }
