@@ -309,7 +309,8 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         var port: UInt16?
         if let authority {
             guard let (hostName, hostPort) = HostAllowlist.split(authority),
-                  context.hosts.allows(authority) || context.table.takesHost(hostName, port: hostPort, defaultPort: defaultPort) else {
+                  context.hosts.allows(name: hostName, port: hostPort)
+                    || context.table.takesHost(hostName, port: hostPort, defaultPort: defaultPort) else {
                 throw .misdirected(String(decoding: authority.prefix(100), as: UTF8.self))
             }
             (name, port) = (hostName, hostPort)

@@ -21,6 +21,11 @@ struct HostAllowlist: Sendable {
 
     func allows(_ host: ArraySlice<UInt8>) -> Bool {
         guard let (name, hostPort) = Self.split(host) else { return false }
+        return allows(name: name, port: hostPort)
+    }
+
+    /// The same for a host already split (`split`).
+    func allows(name: String, port hostPort: UInt16?) -> Bool {
         if let hostPort, hostPort != port { return false }
         return names.contains(name)
     }
