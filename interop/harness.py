@@ -1,5 +1,6 @@
 """Process and peer management for the interop suite: free ports, subprocesses torn down on any
-exit, the Authlib authorization server, the nginx + Python upstream, and bearer-proxy itself."""
+exit, the Authlib authorization server, the nginx + Python upstream, the WebSocket upstream, and
+bearer-proxy itself."""
 from __future__ import annotations
 
 import json
@@ -225,6 +226,40 @@ http {{
 
     def call(self, action: str) -> None:
         session().post(f"{self.admin}/{action}", timeout=10).raise_for_status()
+
+
+class WebSocketUpstream:
+    """peers/ws_upstream.py: a WebSocket echo server on the `websockets` package, TLS from the test
+    CA (no nginx in front), checking the bearer JWT on the handshake as peers/upstream.py does."""
+
+    def __init__(self, workdir, pki, authz: AuthServer, scopes, name="ws-upstream"):
+        cert, key = pki["server_cert"]
+        self.ca_file = pki["ca"].cert_file
+        self.log_file = open(os.path.join(workdir, f"{name}.log"), "wb")
+        argv = [sys.executable, os.path.join(PEERS, "ws_upstream.py"), "--port", str(free_port()),
+                "--cert", cert, "--key", key, "--issuer", authz.issuer, "--jwks-url", f"{authz.url}/jwks.json",
+                "--ca-file", authz.ca_file]
+        for scope in scopes:
+            argv += ["--require-scope", scope]
+        self.process = spawn(argv, stderr=self.log_file)
+        self.port = read_listening(self.process, 30)
+        self.url = f"https://127.0.0.1:{self.port}"
+
+    def _admin(self, action: str) -> dict:
+        with session() as s:
+            r = s.get(f"{self.url}/__admin/{action}", verify=self.ca_file, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def stats(self) -> dict:
+        return self._admin("stats")
+
+    def call(self, action: str) -> None:
+        self._admin(action)
+
+    def stop(self):
+        stop(self.process)
+        self.log_file.close()
 
 
 def yaml_lines(value, indent: int = 0) -> list[str]:

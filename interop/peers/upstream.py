@@ -68,7 +68,9 @@ def pattern_bytes(size: int) -> bytes:
     return (block * (size // len(block) + 1))[:size]
 
 
-def make_handler(args, jwks: JWKS):
+def make_validator(args, jwks: JWKS, state: State):
+    """The bearer check, shared with peers/ws_upstream.py: validate(authorization) returns
+    (claims, header, None) or (None, None, reason). `args` has issuer, leeway, require_scope."""
     scopes_required = set(args.require_scope or [])
 
     def validate(authorization: str | None):
@@ -103,12 +105,18 @@ def make_handler(args, jwks: JWKS):
         missing = scopes_required - granted
         if missing:
             return None, None, f"insufficient scope: missing {sorted(missing)}"
-        with STATE.lock:
-            if STATE.reject_all:
+        with state.lock:
+            if state.reject_all:
                 return None, None, "rejecting every token (suite asked)"
-            if claims.get("jti") in STATE.revoked:
+            if claims.get("jti") in state.revoked:
                 return None, None, "token revoked (suite asked)"
         return claims, header, None
+
+    return validate
+
+
+def make_handler(args, jwks: JWKS):
+    validate = make_validator(args, jwks, STATE)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
