@@ -88,6 +88,8 @@ final class Connection: @unchecked Sendable, Expirable, EventHandler {
     static let flushTimeout: Duration = .seconds(30)
     /// Longest we keep draining a half-closed connection before closing it for good.
     static let lingerTimeout: Duration = .seconds(2)
+    /// This connection's linger (tests that must watch a linger on a slow machine lengthen it).
+    var lingerTimeout = Connection.lingerTimeout
     /// Reads of up to `EventLoop.readBufferSize` (64 KiB) handled per pass before the other
     /// connections of the loop get their turn: 4 × 64 KiB = 256 KiB, enough for a burst of
     /// pipelined requests or a large response in flight, small enough that one fast peer cannot
@@ -465,7 +467,7 @@ final class Connection: @unchecked Sendable, Expirable, EventHandler {
         phase = .lingering
         delegate = nil
         shutdown(fd, Int32(SHUT_WR))
-        deadline = EventLoop.deadline(after: Self.lingerTimeout)
+        deadline = EventLoop.deadline(after: lingerTimeout)
         readPaused = false
         if readEOF {
             close()

@@ -16,6 +16,10 @@ struct ConnectionCloseTests {
 
         init() throws {
             (connection, peer) = try Connection.overSocketPair(loop: loop)
+            // Long enough that a slow run (ThreadSanitizer on a busy machine) cannot see the
+            // linger end on its own before the test checks it; the timeout has its own test.
+            let connection = self.connection
+            loop.queue.sync { connection.lingerTimeout = .seconds(30) }
         }
 
         deinit {
@@ -93,6 +97,18 @@ struct ConnectionCloseTests {
         try await Task.sleep(for: .milliseconds(50))
         #expect(pair.phase == .lingering)
         shutdown(pair.peer, Int32(SHUT_WR))
+        #expect(await pair.ourEndClosed(within: .seconds(10)))
+    }
+
+    @Test("a peer that never closes is closed when the linger ends")
+    func lingerEnds() async throws {
+        let pair = try Pair()
+        let connection = pair.connection
+        pair.loop.queue.sync { connection.lingerTimeout = .milliseconds(300) }
+        pair.answerAndClose("answer", peerIsDone: false)
+
+        #expect(pair.phase == .lingering)
+        #expect(pair.readToEOF() == "answer")
         #expect(await pair.ourEndClosed(within: .seconds(10)))
     }
 
