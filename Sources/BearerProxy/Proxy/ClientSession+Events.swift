@@ -204,4 +204,19 @@ extension ClientSession {
         loop.assertOnLoop()
         if state == .waitingForRequest, !headStarted { close(graceful: true) }
     }
+
+    /// Shutdown after `drain_timeout`: the request or tunnel still open is cut, and its access
+    /// line says so (the status its client saw, or 0 when no answer had started), so no request
+    /// leaves the process unrecorded.
+    func abandon() {
+        loop.assertOnLoop()
+        if state == .tunneling {
+            closeTunnel(graceful: false, reason: "drain_timeout reached")
+            return
+        }
+        if let exchange {
+            logAccess(exchange, status: exchange.responseHeadSent ? (exchange.response?.status ?? 0) : 0)
+        }
+        close(graceful: false)
+    }
 }

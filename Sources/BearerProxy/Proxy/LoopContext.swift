@@ -143,6 +143,12 @@ final class SessionRegistry: @unchecked Sendable {
         loop.assertOnLoop()
         for session in Array(sessions.values) { session.closeIfIdle() }
     }
+
+    /// Cuts every session still open, each with its access line (`ClientSession.abandon`). On `loop.queue`.
+    func abandonAll() {
+        loop.assertOnLoop()
+        for session in Array(sessions.values) { session.abandon() }
+    }
 }
 
 /// Client connections open across all loops, checked by the acceptor against `limits.max_connections`.

@@ -117,7 +117,10 @@ public final class ProxyServer: Sendable {
                 }
             }
             if open == 0 || EventLoop.now() >= deadline {
-                if open > 0 { logger.warning("drain timeout reached", metadata: ["open_connections": "\(open)"]) }
+                if open > 0 {
+                    logger.warning("drain timeout reached; cutting what is still open", metadata: ["open_connections": "\(open)"])
+                    for sessions in registries { sessions.loop.queue.sync { sessions.abandonAll() } }
+                }
                 for context in contexts { context.loop.queue.sync { context.routes.forEach { $0.pool.closeIdle() } } }
                 admin?.close()
                 heartbeat.stop()

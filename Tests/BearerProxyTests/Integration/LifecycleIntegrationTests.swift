@@ -35,6 +35,28 @@ extension Integration {
             #expect(throws: (any Error).self) { try RawHTTPClient(port: harness.proxyPort).exchange(harness.get("/late")) }
         }
 
+        @Test("a request still in flight when drain_timeout ends is cut, and its access line says so")
+        func drainTimeoutCutsAndLogs() async throws {
+            let buffer = CapturingLogHandler.Buffer()
+            var options = ProxyHarness.Options()
+            options.logger = CapturingLogHandler.logger(into: buffer)
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            harness.upstream.delayAnswers(milliseconds: 3000)
+            let busy = try harness.client()
+            try busy.send(harness.get("/too-slow"))
+            try await Task.sleep(for: .milliseconds(200))
+
+            let finished = Locked<Bool>(false)
+            harness.proxy.shutdown(drainTimeout: .milliseconds(300)) { finished.withLock { $0 = true } }
+            try await poll("the drain to end") { finished.withLock { $0 } }
+            #expect(busy.waitForClose())
+            #expect(buffer.text.contains("drain timeout reached"))
+            let line = buffer.text.split(separator: "\n").first { $0.contains("] request ") && $0.contains("path=/too-slow") }
+            #expect(line?.contains("status=0") == true, "\(buffer.text)")
+        }
+
         @Test("/readyz turns 503 while draining")
         func notReadyWhileDraining() async throws {
             let harness = try ProxyHarness()
