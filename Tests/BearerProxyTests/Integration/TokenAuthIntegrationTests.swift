@@ -97,8 +97,9 @@ extension Integration {
             harness.tokenEndpoint.rotateSecret(to: "rotated-S3CRET-2")
             try Data("rotated-S3CRET-2\n".utf8).write(to: URL(fileURLWithPath: harness.secretPath))
             harness.proxy.checkCredentialFiles()
+            // Until the proxy holds the answer, not only until the endpoint sent it.
             try await poll("a token fetched with the new secret", timeout: .seconds(8)) {
-                harness.tokenEndpoint.issuedTokens.count >= 2
+                harness.proxy.tokenStatus.fetchesSucceeded >= 2
             }
             let last = try #require(harness.tokenEndpoint.requests.last)
             #expect(TestTokenEndpoint.form(last.body)["client_secret"] == ["rotated-S3CRET-2"])
