@@ -38,11 +38,9 @@ extension ProxyConfig {
     }
 
     /// The routes in the order a request tries them: host routes, then host-less ones, each
-    /// longest prefix first (`RouteMatch.isTried(before:)`, the order requests try them).
+    /// longest prefix first (`RouteMatch.matchingOrder`, the order requests try them).
     var routesInMatchingOrder: [RouteConfig] {
-        routes.enumerated().sorted { a, b in
-            a.element.match.isTried(before: b.element.match) || (!b.element.match.isTried(before: a.element.match) && a.offset < b.offset)
-        }.map(\.element)
+        RouteMatch.matchingOrder(routes.map(\.match)).map { routes[$0] }
     }
 
     private func upstreamLines(_ upstream: UpstreamConfig) -> [String] {

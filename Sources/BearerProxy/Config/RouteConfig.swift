@@ -52,6 +52,14 @@ public struct RouteMatch: Sendable, Equatable, CustomStringConvertible {
         return port != nil && other.port == nil
     }
 
+    /// The indices of `matches` in the order a request tries them (`isTried(before:)`; ties, which
+    /// the loader refuses, keep the file's order).
+    static func matchingOrder(_ matches: [RouteMatch]) -> [Int] {
+        matches.indices.sorted { a, b in
+            matches[a].isTried(before: matches[b]) || (!matches[b].isTried(before: matches[a]) && a < b)
+        }
+    }
+
     public var description: String {
         var parts: [String] = []
         if let host { parts.append("host " + (host.contains(":") ? "[\(host)]" : host) + (port.map { ":\($0)" } ?? "")) }

@@ -30,17 +30,15 @@ final class RouteContext: @unchecked Sendable {
 
     /// `route` label: the route's name or index.
     let label: String
-    let profile: String
     let pool: UpstreamPool
     let tokens: TokenProvider
     let rules: ForwardingRules
     let settings: Settings
     let metrics: RequestMetrics
 
-    init(label: String, profile: String, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules,
+    init(label: String, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules,
          settings: Settings, metrics: RequestMetrics) {
         self.label = label
-        self.profile = profile
         self.pool = pool
         self.tokens = tokens
         self.rules = rules

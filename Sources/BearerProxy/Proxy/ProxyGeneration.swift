@@ -99,7 +99,7 @@ final class ProxyGeneration: Sendable {
             let routes = zip(config.routes, upstreamTLS).map { route, tls in
                 let upstream = route.upstream
                 return RouteContext(
-                    label: route.label, profile: route.token,
+                    label: route.label,
                     pool: UpstreamPool(
                         loop: loop, endpoint: Endpoint(host: upstream.url.host, port: upstream.url.port, tlsContext: tls),
                         settings: .init(maxIdle: upstream.poolMaxIdle, idleTimeout: upstream.poolIdleTimeout,

@@ -20,10 +20,7 @@ struct RouteTable: Sendable {
 
     init(_ matches: [RouteMatch], listenPort: UInt16) {
         self.listenPort = listenPort
-        let order = matches.indices.sorted { a, b in
-            matches[a].isTried(before: matches[b]) || (!matches[b].isTried(before: matches[a]) && a < b)
-        }
-        entries = order.map { index in
+        entries = RouteMatch.matchingOrder(matches).map { index in
             let match = matches[index]
             return Entry(route: index, host: match.host, port: match.port,
                          prefix: Array((match.pathPrefix ?? "/").utf8), stem: Array(match.prefixStem.utf8))
