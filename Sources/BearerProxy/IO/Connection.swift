@@ -7,17 +7,17 @@ import Glibc
 /// What a connection reports to its owner. All calls arrive on the connection's loop.
 protocol ConnectionDelegate: AnyObject {
     /// The connection is ready for application bytes: TCP connected and, with TLS, the handshake done.
-    func connectionDidOpen(_ connection: Connection)
+    func connectionDidOpen(_ connection: any Transport)
     /// Bytes that arrived. They live in the loop's shared read buffer: consume or copy them now.
-    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer)
+    func connection(_ connection: any Transport, didRead bytes: UnsafeRawBufferPointer)
     /// The peer will send nothing more (FIN or TLS close_notify). Writing may still be possible.
-    func connectionDidReadEOF(_ connection: Connection)
+    func connectionDidReadEOF(_ connection: any Transport)
     /// Output that had to wait for the socket has all been written.
-    func connectionDidDrain(_ connection: Connection)
+    func connectionDidDrain(_ connection: any Transport)
     /// The connection failed and is already closed; no further calls follow.
-    func connection(_ connection: Connection, didFail error: ConnectionError)
+    func connection(_ connection: any Transport, didFail error: ConnectionError)
     /// The deadline set by the owner has passed. The connection stays open; the owner decides.
-    func connectionDidTimeOut(_ connection: Connection)
+    func connectionDidTimeOut(_ connection: any Transport)
 }
 
 /// Why a connection failed.
@@ -45,7 +45,7 @@ enum ConnectionError: Error, Sendable, CustomStringConvertible {
 /// produced while handling one event leaves in one system call (and one TLS record); only a
 /// short write waits for the next writable edge.
 /// @unchecked Sendable: every mutable property is touched only on `loop.queue`.
-final class Connection: @unchecked Sendable, Expirable, EventHandler {
+final class Connection: Transport, Expirable, EventHandler, @unchecked Sendable {
     enum Phase: Equatable {
         case connecting
         case handshaking

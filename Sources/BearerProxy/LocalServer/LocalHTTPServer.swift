@@ -126,7 +126,7 @@ private final class LocalHTTPSession: ConnectionDelegate, @unchecked Sendable {
         connection.deadline = EventLoop.deadline(after: Self.idleTimeout)
     }
 
-    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: any Transport, didRead bytes: UnsafeRawBufferPointer) {
         input.append(contentsOf: bytes)
         process()
     }
@@ -184,15 +184,15 @@ private final class LocalHTTPSession: ConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    func connectionDidReadEOF(_ connection: Connection) {
+    func connectionDidReadEOF(_ connection: any Transport) {
         connection.closeAfterFlush()
     }
 
-    func connectionDidTimeOut(_ connection: Connection) {
+    func connectionDidTimeOut(_ connection: any Transport) {
         connection.close()
     }
 
-    func connection(_ connection: Connection, didFail error: ConnectionError) {}
-    func connectionDidOpen(_ connection: Connection) {}
-    func connectionDidDrain(_ connection: Connection) {}
+    func connection(_ connection: any Transport, didFail error: ConnectionError) {}
+    func connectionDidOpen(_ connection: any Transport) {}
+    func connectionDidDrain(_ connection: any Transport) {}
 }

@@ -52,7 +52,7 @@ extension ClientSession {
 
     // MARK: ConnectionDelegate
 
-    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: any Transport, didRead bytes: UnsafeRawBufferPointer) {
         if connection === client {
             clientDidRead(bytes)
         } else if connection === exchange?.upstream {
@@ -61,7 +61,7 @@ extension ClientSession {
         }
     }
 
-    func connectionDidReadEOF(_ connection: Connection) {
+    func connectionDidReadEOF(_ connection: any Transport) {
         if state == .tunneling {
             closeTunnel(graceful: true, reason: connection === client ? "client closed" : "upstream closed")
             return
@@ -94,7 +94,7 @@ extension ClientSession {
         completeExchange(upstreamReusable: false)
     }
 
-    func connection(_ connection: Connection, didFail error: ConnectionError) {
+    func connection(_ connection: any Transport, didFail error: ConnectionError) {
         if state == .tunneling {
             closeTunnel(graceful: false, reason: "\(connection === client ? "client" : "upstream"): \(error)")
             return
@@ -107,11 +107,11 @@ extension ClientSession {
         }
     }
 
-    func connectionDidDrain(_ connection: Connection) {
+    func connectionDidDrain(_ connection: any Transport) {
         updateReading()
     }
 
-    func connectionDidTimeOut(_ connection: Connection) {
+    func connectionDidTimeOut(_ connection: any Transport) {
         if state == .tunneling {
             closeTunnel(graceful: true, reason: "no traffic for timeouts.tunnel_idle")
             return
@@ -140,7 +140,7 @@ extension ClientSession {
         }
     }
 
-    func connectionDidOpen(_ connection: Connection) {}
+    func connectionDidOpen(_ connection: any Transport) {}
 
     // MARK: Helpers
 

@@ -36,7 +36,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         /// HTTP/1.0 without keep-alive), as opposed to the proxy deciding to close it.
         let clientAskedToClose: Bool
         var startedAt: UInt64
-        var upstream: Connection?
+        var upstream: (any Transport)?
         var upstreamReused = false
         /// When the request head went upstream (0: not yet), for the upstream time in metrics and logs.
         var upstreamStartedAt: UInt64 = 0
@@ -83,7 +83,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    let client: Connection
+    let client: any Transport
     /// The configuration generation this session's current (or next) request runs on.
     private(set) var context: LoopContext
     let clientAddress: String
@@ -102,7 +102,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
 
     var loop: EventLoop { context.loop }
 
-    init(client: Connection, context: LoopContext, clientAddress: String) {
+    init(client: any Transport, context: LoopContext, clientAddress: String) {
         self.client = client
         self.context = context
         self.clientAddress = clientAddress
@@ -362,7 +362,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    func startExchange(on upstream: Connection, reused: Bool, token: AccessToken) {
+    func startExchange(on upstream: any Transport, reused: Bool, token: AccessToken) {
         guard let exchange else { return }
         upstream.delegate = self
         let head = exchange.upstreamHead.isEmpty
@@ -384,7 +384,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     }
 
     /// The replay after a 401: the body read the first time, framed as the upstream head announced.
-    private func writeKeptBody(to upstream: Connection, _ exchange: Exchange) {
+    private func writeKeptBody(to upstream: any Transport, _ exchange: Exchange) {
         let body = exchange.replayBody ?? []
         if exchange.requestFraming == .chunked {
             if !body.isEmpty { body.withUnsafeBytes { upstream.writeChunk($0) } }

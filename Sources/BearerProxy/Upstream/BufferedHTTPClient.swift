@@ -83,7 +83,7 @@ final class BufferedHTTPClient: ConnectionDelegate, @unchecked Sendable {
         completion?(result)
     }
 
-    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: any Transport, didRead bytes: UnsafeRawBufferPointer) {
         if head == nil {
             received.append(contentsOf: bytes)
             parseHead()
@@ -130,7 +130,7 @@ final class BufferedHTTPClient: ConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    func connectionDidReadEOF(_ connection: Connection) {
+    func connectionDidReadEOF(_ connection: any Transport) {
         guard let head, var decoder else {
             finish(.failure(.connectionLost("closed before the response head")))
             return
@@ -143,15 +143,15 @@ final class BufferedHTTPClient: ConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    func connection(_ connection: Connection, didFail error: ConnectionError) {
+    func connection(_ connection: any Transport, didFail error: ConnectionError) {
         self.connection = nil
         finish(.failure(.connectionLost(error.description)))
     }
 
-    func connectionDidTimeOut(_ connection: Connection) {
+    func connectionDidTimeOut(_ connection: any Transport) {
         finish(.failure(.timedOut(timeout)))
     }
 
-    func connectionDidOpen(_ connection: Connection) {}
-    func connectionDidDrain(_ connection: Connection) {}
+    func connectionDidOpen(_ connection: any Transport) {}
+    func connectionDidDrain(_ connection: any Transport) {}
 }

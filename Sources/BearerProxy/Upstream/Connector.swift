@@ -67,13 +67,14 @@ final class Connector: ConnectionDelegate, @unchecked Sendable {
         completion?(result)
     }
 
-    func connectionDidOpen(_ connection: Connection) {
-        connection.deadline = 0
-        connection.delegate = nil
-        finish(.success(connection))
+    func connectionDidOpen(_ connection: any Transport) {
+        guard let opened = attempt, opened === connection else { return }
+        opened.deadline = 0
+        opened.delegate = nil
+        finish(.success(opened))
     }
 
-    func connection(_ connection: Connection, didFail error: ConnectionError) {
+    func connection(_ connection: any Transport, didFail error: ConnectionError) {
         // A certificate problem is the same on every address; report it instead of trying on.
         if case .tls = error {
             finish(.failure(error))
@@ -83,13 +84,13 @@ final class Connector: ConnectionDelegate, @unchecked Sendable {
         tryNext()
     }
 
-    func connectionDidTimeOut(_ connection: Connection) {
+    func connectionDidTimeOut(_ connection: any Transport) {
         connection.close()
         lastError = .io(IOError("connect \(endpoint.description)", errno: ETIMEDOUT, detail: "timed out after \(timeout)"))
         tryNext()
     }
 
-    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {}
-    func connectionDidReadEOF(_ connection: Connection) {}
-    func connectionDidDrain(_ connection: Connection) {}
+    func connection(_ connection: any Transport, didRead bytes: UnsafeRawBufferPointer) {}
+    func connectionDidReadEOF(_ connection: any Transport) {}
+    func connectionDidDrain(_ connection: any Transport) {}
 }

@@ -18,11 +18,14 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
         var idle = 0
     }
 
+    /// Opens one new connection on the loop and calls back there exactly once.
+    typealias Opener = (_ completion: @escaping (Result<any Transport, ConnectionError>) -> Void) -> Void
+
     let loop: EventLoop
     let endpoint: Endpoint
     private let settings: Settings
-    private let resolver: AddressResolver
-    private var idle: [Connection] = []
+    private let open: Opener
+    private var idle: [any Transport] = []
     private(set) var statistics = Statistics() {
         // The idle gauge is shared by all loops' pools, so it moves by this pool's change.
         didSet { if statistics.idle != oldValue.idle { metrics?.idle.increment(by: Double(statistics.idle - oldValue.idle)) } }
@@ -32,23 +35,33 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
     /// Set when a reload replaced this pool: connections handed back are closed, not kept.
     var retired = false
 
-    init(loop: EventLoop, endpoint: Endpoint, settings: Settings, resolver: AddressResolver) {
+    /// Connections to `endpoint`, opened by `Connector` (TCP, then TLS when the endpoint has a context).
+    convenience init(loop: EventLoop, endpoint: Endpoint, settings: Settings, resolver: AddressResolver) {
+        self.init(loop: loop, endpoint: endpoint, settings: settings) { completion in
+            Connector.connect(to: endpoint, on: loop, resolver: resolver, timeout: settings.connectTimeout) { result in
+                completion(result.map { $0 })
+            }
+        }
+    }
+
+    /// Connections opened by `open` (tests hand out in-memory transports).
+    init(loop: EventLoop, endpoint: Endpoint, settings: Settings, open: @escaping Opener) {
         self.loop = loop
         self.endpoint = endpoint
         self.settings = settings
-        self.resolver = resolver
+        self.open = open
     }
 
     /// Hands out an idle connection at once, or opens a new one. `completion` runs on the loop;
     /// the caller must set itself as the connection's delegate there.
     /// With `fresh`, idle connections are skipped (a retry after a stale one failed).
-    func acquire(fresh: Bool = false, _ completion: @escaping (Result<(connection: Connection, reused: Bool), ConnectionError>) -> Void) {
+    func acquire(fresh: Bool = false, _ completion: @escaping (Result<(connection: any Transport, reused: Bool), ConnectionError>) -> Void) {
         loop.assertOnLoop()
         if !fresh, let idle = takeIdle() {
             completion(.success((idle, true)))
             return
         }
-        Connector.connect(to: endpoint, on: loop, resolver: resolver, timeout: settings.connectTimeout) { [self] result in
+        open { [self] result in
             switch result {
             case .success:
                 statistics.created += 1
@@ -65,7 +78,7 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
 
     /// The most recently released open connection, if any: `acquire`'s common case, without a
     /// completion to allocate.
-    func takeIdle() -> Connection? {
+    func takeIdle() -> (any Transport)? {
         loop.assertOnLoop()
         while let connection = idle.popLast() {
             guard connection.isOpen else { continue }
@@ -80,7 +93,7 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
     }
 
     /// Returns a connection whose last exchange ended cleanly. A full pool closes it instead.
-    func release(_ connection: Connection) {
+    func release(_ connection: any Transport) {
         loop.assertOnLoop()
         guard !retired, connection.isOpen, connection.pendingOutputBytes == 0 else {
             connection.close()
@@ -105,7 +118,7 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
         statistics.idle = 0
     }
 
-    private func discard(_ connection: Connection) {
+    private func discard(_ connection: any Transport) {
         idle.removeAll { $0 === connection }
         statistics.idle = idle.count
         connection.close()
@@ -113,23 +126,23 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
 
     // MARK: ConnectionDelegate, for idle connections only
 
-    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: any Transport, didRead bytes: UnsafeRawBufferPointer) {
         discard(connection)  // nothing may arrive between exchanges
     }
 
-    func connectionDidReadEOF(_ connection: Connection) {
+    func connectionDidReadEOF(_ connection: any Transport) {
         discard(connection)
     }
 
-    func connection(_ connection: Connection, didFail error: ConnectionError) {
+    func connection(_ connection: any Transport, didFail error: ConnectionError) {
         idle.removeAll { $0 === connection }
         statistics.idle = idle.count
     }
 
-    func connectionDidTimeOut(_ connection: Connection) {
+    func connectionDidTimeOut(_ connection: any Transport) {
         discard(connection)
     }
 
-    func connectionDidOpen(_ connection: Connection) {}
-    func connectionDidDrain(_ connection: Connection) {}
+    func connectionDidOpen(_ connection: any Transport) {}
+    func connectionDidDrain(_ connection: any Transport) {}
 }

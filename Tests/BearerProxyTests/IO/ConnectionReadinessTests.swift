@@ -16,18 +16,18 @@ struct ConnectionReadinessTests {
         var drained = 0
         var failure: ConnectionError?
         /// Called on each read, on the loop.
-        var onRead: ((Connection) -> Void)?
+        var onRead: ((any Transport) -> Void)?
 
-        func connectionDidOpen(_ connection: Connection) {}
-        func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        func connectionDidOpen(_ connection: any Transport) {}
+        func connection(_ connection: any Transport, didRead bytes: UnsafeRawBufferPointer) {
             received.append(contentsOf: bytes)
             reads += 1
             onRead?(connection)
         }
-        func connectionDidReadEOF(_ connection: Connection) { eof = true }
-        func connectionDidDrain(_ connection: Connection) { drained += 1 }
-        func connection(_ connection: Connection, didFail error: ConnectionError) { failure = error }
-        func connectionDidTimeOut(_ connection: Connection) {}
+        func connectionDidReadEOF(_ connection: any Transport) { eof = true }
+        func connectionDidDrain(_ connection: any Transport) { drained += 1 }
+        func connection(_ connection: any Transport, didFail error: ConnectionError) { failure = error }
+        func connectionDidTimeOut(_ connection: any Transport) {}
     }
 
     /// Our end as a started `Connection` on `loop`; the peer end a plain blocking socket.

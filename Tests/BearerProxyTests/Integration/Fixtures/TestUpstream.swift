@@ -124,7 +124,7 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
         connection.deadline = EventLoop.deadline(after: .seconds(30))
     }
 
-    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: any Transport, didRead bytes: UnsafeRawBufferPointer) {
         if echoing {
             connection.write(bytes)
             connection.flush()
@@ -197,11 +197,11 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
         if close { connection.closeAfterFlush() } else { connection.flush() }
     }
 
-    func connectionDidReadEOF(_ connection: Connection) { connection.closeAfterFlush() }
-    func connectionDidTimeOut(_ connection: Connection) {
+    func connectionDidReadEOF(_ connection: any Transport) { connection.closeAfterFlush() }
+    func connectionDidTimeOut(_ connection: any Transport) {
         if echoing { connection.deadline = EventLoop.deadline(after: .seconds(30)) } else { connection.close() }
     }
-    func connection(_ connection: Connection, didFail error: ConnectionError) {}
-    func connectionDidOpen(_ connection: Connection) {}
-    func connectionDidDrain(_ connection: Connection) {}
+    func connection(_ connection: any Transport, didFail error: ConnectionError) {}
+    func connectionDidOpen(_ connection: any Transport) {}
+    func connectionDidDrain(_ connection: any Transport) {}
 }
