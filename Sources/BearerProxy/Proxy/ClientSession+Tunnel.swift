@@ -13,61 +13,46 @@ extension ClientSession {
 
     /// The upstream answered the handshake with 101: checks it switched to WebSocket, sends the
     /// client its 101, and starts relaying. False when the answer is not a valid switch.
-    func openTunnel(after response: ResponseHead, of exchange: Exchange) -> Bool {
-        guard exchange.webSocket, response.hasToken("websocket", inFieldsNamed: "upgrade") else { return false }
-        exchange.response = response
-        exchange.replayBody = nil
-        exchange.upstreamHead = []
+    func openTunnel(after response: ResponseHead, _ exchange: Exchange, _ attempt: UpstreamAttempt) -> Bool {
+        guard exchange.isWebSocket, response.hasToken("websocket", inFieldsNamed: "upgrade") else { return false }
+        exchange.upload.kept = nil
+        attempt.response = .relaying(ResponseRelay(head: response, body: BodyDecoder(framing: .none), clientFraming: .none))
         client.write(exchange.route.rules.clientHead(for: response, framing: .none, connection: .webSocket))
         client.flush()
-        exchange.responseHeadSent = true
-        state = .tunneling
+        phase = .tunneling(exchange, attempt)
         context.logger.debug("WebSocket tunnel open", metadata: ["route": "\(exchange.route.label)"])
-        refreshTunnelDeadlines()
+        refreshTunnelDeadlines(attempt)
         // Bytes the client sent after its handshake (a first frame, sent early) go up now.
         if !input.isEmpty {
             let early = input
             input = []
-            early.withUnsafeBytes { tunnel($0, toUpstream: true) }
+            early.withUnsafeBytes { tunnel($0, toUpstream: true, exchange, attempt) }
         }
         // A client that half-closed before the 101 sends nothing more: the tunnel ends as it
         // would had the FIN come after it.
-        if clientSentEOF { closeTunnel(graceful: true, reason: "client closed before the switch") }
+        if clientSentEOF { end(.tunnelClosed(graceful: true)) }
         return true
     }
 
     /// Relays `bytes` to the other side; reading stops on a side whose peer does not keep up
     /// (`updateReading`), so a tunnel holds at most the high-water mark each way.
-    func tunnel(_ bytes: UnsafeRawBufferPointer, toUpstream: Bool) {
-        guard let exchange, let upstream = exchange.upstream else { return }
+    func tunnel(_ bytes: UnsafeRawBufferPointer, toUpstream: Bool, _ exchange: Exchange, _ attempt: UpstreamAttempt) {
         if toUpstream {
-            exchange.requestBytesForwarded += UInt64(bytes.count)
-            upstream.write(bytes)
-            upstream.flush()
+            exchange.upload.forwarded += UInt64(bytes.count)
+            attempt.connection.write(bytes)
+            attempt.connection.flush()
         } else {
             exchange.responseBytesSent += bytes.count
             client.write(bytes)
             client.flush()
         }
-        refreshTunnelDeadlines()
+        refreshTunnelDeadlines(attempt)
     }
 
     /// Either side's traffic keeps the whole tunnel alive.
-    func refreshTunnelDeadlines() {
+    private func refreshTunnelDeadlines(_ attempt: UpstreamAttempt) {
         let deadline = EventLoop.deadline(after: context.settings.tunnelIdleTimeout)
         client.deadline = deadline
-        exchange?.upstream?.deadline = deadline
-    }
-
-    /// One side closed, failed or the tunnel was silent too long: what is queued for the other side
-    /// is still delivered, then both close. Logged once, as the handshake's 101 with the bytes
-    /// each way.
-    func closeTunnel(graceful: Bool, reason: String) {
-        guard state == .tunneling, let exchange else { return }
-        context.logger.debug("WebSocket tunnel closed", metadata: ["route": "\(exchange.route.label)", "reason": "\(reason)"])
-        logAccess(exchange, status: 101)
-        if graceful { exchange.upstream?.closeAfterFlush() } else { exchange.upstream?.close() }
-        exchange.upstream = nil
-        close(graceful: graceful)
+        attempt.connection.deadline = deadline
     }
 }

@@ -1,5 +1,7 @@
 /// The one place where a `ProxyError` becomes an HTTP status and a short JSON body.
 enum ErrorResponse {
+    /// Code 0 for errors that send no response (`ProxyError.answersClient`): the access line
+    /// then says 0, as for any request that ended before an answer started.
     static func status(for error: ProxyError) -> (code: Int, reason: String, error: String) {
         switch error {
         case .badRequest(let parse):
@@ -16,6 +18,9 @@ enum ErrorResponse {
         case .noRoute: return (404, "Not Found", "no_route")
         case .foreignOrigin: return (403, "Forbidden", "foreign_origin")
         case .bodyTooLarge: return (413, "Content Too Large", "body_too_large")
+        case .requestTimeout: return (408, "Request Timeout", "request_timeout")
+        case .tooManyConnections: return (503, "Service Unavailable", "too_many_connections")
+        case .clientClosed, .abandoned: return (0, "", "")
         case .tokenUnavailable: return (503, "Service Unavailable", "token_unavailable")
         case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamClosed: return (502, "Bad Gateway", "upstream_unavailable")
         case .upstreamTimedOut: return (504, "Gateway Timeout", "upstream_timeout")
@@ -31,6 +36,7 @@ enum ErrorResponse {
         if case .tokenUnavailable(let tokenError) = error {
             extra.append(("Retry-After", String(tokenError.retryAfterSeconds)))
         }
+        if case .tooManyConnections = error { extra.append(("Retry-After", "1")) }
         if connection == .keepAlive { extra.append(("Connection", "keep-alive")) }
         var members: [(String, String)] = []
         if case .noRoute(let host, let path) = error { members = [("host", host), ("path", path)] }

@@ -11,6 +11,14 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
     /// No route takes this host and path (both as the request named them, the path without query).
     case noRoute(host: String, path: String)
     case bodyTooLarge(UInt64)
+    /// The client did not send its head or body within its timeout.
+    case requestTimeout
+    /// The client closed or broke its connection before its request was answered: nobody to answer.
+    case clientClosed(String)
+    /// `limits.max_connections` reached: the connection is refused before a request is read.
+    case tooManyConnections
+    /// Shutdown reached `drain_timeout` with this request still open: it is cut, unanswered.
+    case abandoned
     /// No token: the endpoint failed, rejected us, or is in backoff.
     case tokenUnavailable(TokenError)
     /// Could not reach the upstream, or it broke the protocol.
@@ -21,13 +29,26 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
 
     var side: Side {
         switch self {
-        case .badRequest, .methodNotAllowed, .upgradeNotSupported, .misdirected, .foreignOrigin, .noRoute, .bodyTooLarge: return .downstream
+        case .badRequest, .methodNotAllowed, .upgradeNotSupported, .misdirected, .foreignOrigin, .noRoute, .bodyTooLarge,
+             .requestTimeout, .clientClosed: return .downstream
         case .tokenUnavailable: return .token
+        case .tooManyConnections, .abandoned: return .proxy
         case .upstreamUnavailable, .upstreamInvalidResponse, .upstreamTimedOut, .upstreamClosed: return .upstream
         }
     }
 
-    enum Side: String, Sendable { case downstream, upstream, token }
+    /// Which side failed: the client, the token endpoint, the upstream, or the proxy itself (its
+    /// own limits and shutdown).
+    enum Side: String, Sendable { case downstream, upstream, token, proxy }
+
+    /// Whether the client is sent an error response (when none has started). Not when it is gone,
+    /// nor when shutdown cuts the request.
+    var answersClient: Bool {
+        switch self {
+        case .clientClosed, .abandoned: return false
+        default: return true
+        }
+    }
 
     var isTimeout: Bool {
         if case .upstreamTimedOut = self { return true }
@@ -47,6 +68,10 @@ enum ProxyError: Error, Sendable, CustomStringConvertible {
             return "requests from the web page \(origin) are not forwarded: a page must not use this client's token"
         case .noRoute(let host, let path): return "no route for host \"\(host)\" and path \"\(path)\""
         case .bodyTooLarge(let limit): return "request body larger than \(limit) bytes"
+        case .requestTimeout: return "the request was not received in time"
+        case .clientClosed(let why): return why
+        case .tooManyConnections: return "the proxy is at limits.max_connections; retry later"
+        case .abandoned: return "cut at shutdown: drain_timeout reached"
         case .tokenUnavailable(let error): return error.description
         case .upstreamUnavailable(let error): return error.description
         case .upstreamInvalidResponse(let why): return "invalid upstream response: \(why)"

@@ -203,9 +203,7 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    private static let overloaded = ErrorResponse.json(
-        status: 503, reason: "Service Unavailable", error: "too_many_connections",
-        detail: "the proxy is at limits.max_connections; retry later", extraFields: [("Retry-After", "1")], close: true)
+    private static let overloaded = ErrorResponse.bytes(for: .tooManyConnections, connection: .close)
 
     /// Best effort: one non-blocking send of a canned 503, then close.
     private static func refuse(_ fd: Int32) {

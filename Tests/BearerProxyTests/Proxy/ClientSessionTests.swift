@@ -37,7 +37,7 @@ struct ClientSessionTests {
         let answer = harness.clientReceived()
         #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(answer.hasSuffix("\r\n\r\nhello"))
-        #expect(harness.sessionState == .waitingForRequest)
+        #expect(harness.phase == "readingHead")
         #expect(harness.accessLines.count == 1)
         #expect(harness.accessLines.first.flatMap(Self.status) == "200")
     }
@@ -68,7 +68,7 @@ struct ClientSessionTests {
             let answer = harness.clientReceived()
             #expect(answer.hasSuffix("\r\n\r\nhello"), "split at \(split)")
             if let whole { #expect(answer == whole, "split at \(split)") } else { whole = answer }
-            #expect(harness.sessionState == .waitingForRequest)
+            #expect(harness.phase == "readingHead")
             #expect(harness.upstream().isOpen, "split at \(split): the connection went back to the pool")
         }
     }
@@ -77,7 +77,7 @@ struct ClientSessionTests {
     func waitsForToken() {
         let harness = SessionHarness(token: nil)
         harness.send(Self.get)
-        #expect(harness.sessionState == .waitingForToken)
+        #expect(harness.phase == "waitingForToken")
         #expect(harness.waitingOpens == 0)
         harness.tokens.fetcher.answer(.success(TokenFixture.grant("tok-9")))
         harness.onLoop {}
@@ -97,7 +97,7 @@ struct ClientSessionTests {
         #expect(answer.contains("\r\nRetry-After: "))
         #expect(answer.contains("\"error\":\"token_unavailable\""))
         #expect(harness.waitingOpens == 0)
-        #expect(harness.sessionState == .waitingForRequest)
+        #expect(harness.phase == "readingHead")
         #expect(harness.accessLines.map(Self.status) == ["503"])
     }
 
@@ -281,7 +281,7 @@ struct ClientSessionTests {
         #expect(!upstream.readingPaused)
         harness.answer(String(repeating: "x", count: size / 2))
         #expect(harness.clientReceived().hasSuffix(String(repeating: "x", count: 100)))
-        #expect(harness.sessionState == .waitingForRequest)
+        #expect(harness.phase == "readingHead")
     }
 
     @Test("a WebSocket handshake carries the token, and after 101 bytes flow both ways until one side closes")
@@ -298,12 +298,56 @@ struct ClientSessionTests {
         let answer = harness.clientReceived()
         #expect(answer.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
         #expect(answer.hasSuffix("\r\n\r\nfrom-upstream"))
-        #expect(harness.sessionState == .tunneling)
+        #expect(harness.phase == "tunneling")
         harness.send("from-client")
         #expect(harness.upstreamReceived() == "from-client")
         harness.onLoop { upstream.receiveEOF() }
         #expect(harness.client.state == .closedAfterFlush(peerIsDone: false))
         #expect(harness.accessLines.map(Self.status) == ["101"])
+    }
+
+    @Test("a client that leaves within its body is recorded once, with status 0, and the upstream connection is closed")
+    func clientLeavesWithinBody() {
+        let harness = SessionHarness(token: nil)
+        harness.send("POST /v1 HTTP/1.1\r\nHost: localhost:8080\r\nContent-Length: 10\r\n\r\nabc")
+        harness.clientEOF()
+        // Reading waits while the token is fetched, so the FIN is seen once the body is read again.
+        #expect(harness.phase == "waitingForToken")
+        harness.tokens.fetcher.answer(.success(TokenFixture.grant("tok-9")))
+        harness.onLoop {}
+        let upstream = harness.openUpstream()
+        #expect(harness.phase == "closed")
+        #expect(harness.client.state == .closed)
+        #expect(!upstream.isOpen, "a connection with half a request on it is not pooled")
+        #expect(harness.accessLines.map(Self.status) == ["0"])
+    }
+
+    @Test("a client that stalls in its body after the response started is cut, not sent a 408 inside that response")
+    func bodyTimeoutAfterResponse() {
+        let harness = SessionHarness()
+        harness.send("POST /v1 HTTP/1.1\r\nHost: localhost:8080\r\nContent-Length: 10\r\n\r\nabc")
+        harness.openUpstream()
+        harness.answer("HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nfirst part")
+        _ = harness.clientReceived()
+        harness.onLoop { harness.client.expire() }
+        #expect(!harness.clientReceived().contains("408"))
+        #expect(harness.client.state == .closed)
+        #expect(!harness.upstream().isOpen)
+        #expect(harness.accessLines.map(Self.status) == ["200"])
+    }
+
+    @Test("an answer that comes before the whole request closes the client connection after it, and the upstream one")
+    func earlyAnswer() {
+        let harness = SessionHarness()
+        harness.send("POST /v1 HTTP/1.1\r\nHost: localhost:8080\r\nContent-Length: 10\r\n\r\nabc")
+        let upstream = harness.openUpstream()
+        harness.answer("HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n")
+        let answer = harness.clientReceived()
+        #expect(answer.hasPrefix("HTTP/1.1 413 "))
+        #expect(answer.contains("\r\nConnection: close\r\n"))
+        #expect(harness.client.state == .closedAfterFlush(peerIsDone: false), "lingers: the client may still be sending")
+        #expect(!upstream.isOpen, "a connection with half a request on it is not pooled")
+        #expect(harness.accessLines.map(Self.status) == ["413"])
     }
 
     @Test("a refused request is answered and logged once, and never opens an upstream connection")

@@ -113,7 +113,8 @@ final class SessionHarness: @unchecked Sendable {
         upstreams[index ?? upstreams.count - 1]
     }
 
-    var sessionState: ClientSession.State { onLoop { session.state } }
+    /// The name of the session's phase (`ClientSession.Phase.name`).
+    var phase: String { onLoop { session.phase.name } }
 
     /// Access log lines written so far (`request` records).
     var accessLines: [String] {
