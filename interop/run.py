@@ -41,6 +41,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCOPES = ["urn:interop:read", "urn:interop:write"]
 AUDIENCE = "bearer-proxy-interop-api"
 
+# The workload identity issuer whose tokens the authorization server takes as a federated
+# credential of fed-client (as a Kubernetes API server's projected service-account tokens).
+WORKLOAD_ISSUER = "https://kubernetes.default.svc.cluster.local"
+WORKLOAD_SUBJECT = "system:serviceaccount:payments:legacy-app"
+WORKLOAD_AUDIENCE = "api://AzureADTokenExchange"
+
 # Secrets with characters that RFC 6749 §2.3.1 form-encoding must get right.
 SECRETS = {
     "basic-client": "b4s1c:s+cr%t /é=&",
@@ -71,6 +77,11 @@ class Env:
                 f.write(secret + "\n")
             os.chmod(path, 0o600)
             self.secret_files[client] = path
+        self.workload_key = os.path.join(workdir, "workload-issuer.pem")
+        pkimod.ec_key(self.workload_key)
+        self.workload_jwks = os.path.join(workdir, "workload-jwks.json")
+        with open(self.workload_jwks, "w", encoding="utf-8") as f:
+            json.dump(self._workload_keyset().as_dict(private=False), f)
         self.wrong_secret_file = os.path.join(workdir, "wrong.secret")
         with open(self.wrong_secret_file, "w") as f:
             f.write("not-the-secret-Zq9\n")
@@ -82,6 +93,10 @@ class Env:
                 {"pem": rsa_pub, "kid": "client-rsa-1", "type": "RSA"},
                 {"pem": ec_pub, "kid": "client-ec-1", "type": "EC"},
             ]},
+            {"client_id": "fed-client", "methods": ["federated_jwt"], "federation": {
+                "issuer": WORKLOAD_ISSUER, "subject": WORKLOAD_SUBJECT, "audience": WORKLOAD_AUDIENCE,
+                "jwks": self.workload_jwks,
+            }},
         ]
         self.authz = AuthServer(workdir, self.pki, self.clients, self.signing_key)
         self.upstream = Upstream(workdir, self.pki, self.authz, SCOPES)
@@ -89,6 +104,24 @@ class Env:
         self.extra: list = []
         self._crm = None
         self._ws = None
+
+    def _workload_keyset(self):
+        from joserfc.jwk import ECKey, KeySet
+        with open(self.workload_key, "rb") as f:
+            return KeySet([ECKey.import_key(f.read(), {"kid": "workload-1", "use": "sig", "alg": "ES256"})])
+
+    def mint_assertion(self, path: str, expires_in: int, jti: str) -> None:
+        """Writes a workload identity token the way the kubelet does: signed by the workload
+        issuer, then moved over the previous file."""
+        from joserfc import jwt
+        now = int(time.time())
+        claims = {"iss": WORKLOAD_ISSUER, "sub": WORKLOAD_SUBJECT, "aud": [WORKLOAD_AUDIENCE],
+                  "iat": now - 60, "nbf": now - 60, "exp": now + expires_in, "jti": jti}
+        key = self._workload_keyset().keys[0]
+        token = jwt.encode({"alg": "ES256", "kid": "workload-1", "typ": "JWT"}, claims, key)
+        with open(path + ".new", "w", encoding="utf-8") as f:
+            f.write(token + "\n")
+        os.replace(path + ".new", path)
 
     def _public(self, key, name):
         from cryptography.hazmat.primitives import serialization
@@ -312,6 +345,54 @@ def auth_private_key_jwt_fresh_assertions(env):
 def auth_client_secret_jwt(env):
     """RFC 7523 client assertion HMAC-signed (HS256) with the client secret."""
     _auth_method_case(env, "csjwt-client", "client_secret_jwt")
+
+
+@case
+def federated_assertion(env):
+    """auth_method: federated_jwt with a workload identity token (as a Kubernetes projected
+    service-account token): Authlib checks it against the workload issuer's JWKS and the issuer,
+    subject and audience registered for fed-client, and issues that client a token."""
+    path = os.path.join(env.workdir, "fed-token")
+    env.mint_assertion(path, 3600, "fed-1")
+    proxy = env.proxy("federated", env.token("fed-client", "federated_jwt", assertion_file=path))
+    body = echo(get(proxy, "/federated"))
+    check(body["token_claims"]["client_id"] == "fed-client", f"token issued to {body['token_claims']['client_id']}")
+    check_bearer_replaced(body, env)
+    assert_method_used(env, "federated_jwt", "fed-client")
+    check(env.authz.stats()["federated_jtis"] == ["fed-1"], f"assertions accepted: {env.authz.stats()['federated_jtis']}")
+    with open(path, encoding="utf-8") as f:
+        no_secret_in_log(proxy, f.read().strip().split(".")[2])
+
+
+@case
+def federated_assertion_expired_then_rotated(env):
+    """An expired workload token is never sent: 503 with Retry-After, /readyz 503, no token
+    request. When the kubelet replaces the file, a token comes within the watcher's poll, not
+    after the 30 s backoff of a configuration failure; a rotated file is the one sent next."""
+    path = os.path.join(env.workdir, "fed-token-expiring")
+    env.mint_assertion(path, -60, "fed-expired")
+    proxy = env.proxy("federated-expired", env.token("fed-client", "federated_jwt", assertion_file=path,
+                                                     min_request_interval="0s"), admin=True)
+    r = get(proxy, "/federated")
+    expect_503(r)
+    check("expired" in r.json().get("detail", ""), f"503 detail does not say the assertion expired: {r.text[:300]}")
+    ready = harness.session().get(proxy.admin_url + "/readyz", timeout=10)
+    check(ready.status_code == 503, f"/readyz {ready.status_code} with only an expired assertion")
+    check(token_attempts(env) == 0, "a token request was sent with an expired assertion")
+    env.mint_assertion(path, 3600, "fed-fresh")
+    deadline = time.monotonic() + 15
+    while get(proxy, "/federated").status_code != 200:
+        check(time.monotonic() < deadline, "no token within 15 s of the assertion being replaced")
+        time.sleep(0.3)
+    env.mint_assertion(path, 3600, "fed-rotated")
+    deadline = time.monotonic() + 15
+    while "fed-rotated" not in env.authz.stats()["federated_jtis"]:
+        check(time.monotonic() < deadline, f"the rotated assertion was not sent: {env.authz.stats()['federated_jtis']}")
+        time.sleep(0.3)
+    check(env.authz.stats()["federated_jtis"] == ["fed-fresh", "fed-rotated"],
+          f"assertions accepted: {env.authz.stats()['federated_jtis']}")
+    check(ready.status_code == 503 and harness.session().get(proxy.admin_url + "/readyz", timeout=10).status_code == 200,
+          "/readyz not ready after the token came")
 
 
 @case

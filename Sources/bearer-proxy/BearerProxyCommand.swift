@@ -78,7 +78,7 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         let config = options.load()
         print("\(options.config): OK")
-        for line in config.summary() { print("  \(line)") }
+        for line in config.summary() + CredentialReport.lines(config) { print("  \(line)") }
     }
 }
 

@@ -5,6 +5,9 @@
 - RFC 9068 JWT access tokens (`typ: at+jwt`), signed RS256 with the key given by --signing-key;
 - client authentication: client_secret_basic, client_secret_post, private_key_jwt and
   client_secret_jwt (RFC 7523 §2.2), each client allowed exactly the methods it is registered with;
+  and a federated credential (as Entra ID workload identity and Keycloak take one): a JWT of
+  another issuer, checked against that issuer's JWKS and the issuer, subject and audience
+  registered for the client named by client_id;
 - discovery: /.well-known/openid-configuration and /.well-known/oauth-authorization-server, JWKS;
 - served over TLS (certificate from the suite's test CA), loopback only;
 - /admin/*: counts token requests, and can be told to fail (5xx, invalid_client) or slow down.
@@ -54,6 +57,7 @@ class State:
         self.discovery_requests = 0
         self.jwks_requests = 0
         self.events = []  # one per token request: time, outcome, method, client
+        self.federated_jtis = []  # the jti of each federated assertion accepted, in order
 
 
 STATE = State()
@@ -66,6 +70,8 @@ class Client(ClientMixin):
         self.methods = spec["methods"]
         self.scopes = spec.get("scopes", SCOPES)
         self.public_keys = spec.get("public_keys", [])  # [{"pem": path, "kid": ...}]
+        # {"issuer", "subject", "audience", "jwks": path}: whose assertions stand for this client.
+        self.federation = spec.get("federation")
 
     def get_client_id(self):
         return self.client_id
@@ -95,9 +101,42 @@ class Client(ClientMixin):
 
 
 class ClientCredentials(grants.ClientCredentialsGrant):
+    # federated_jwt first: its assertion's sub is not a client_id, so the private_key_jwt check
+    # would refuse it. It is private_key_jwt on the wire, so discovery does not list it.
     TOKEN_ENDPOINT_AUTH_METHODS = [
-        "client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt",
+        "federated_jwt", "client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt",
     ]
+    ADVERTISED_METHODS = [m for m in TOKEN_ENDPOINT_AUTH_METHODS if m != "federated_jwt"]
+
+
+class FederatedAssertion:
+    """A federated credential: `client_id` names the client, and `client_assertion` is a JWT of
+    the workload issuer registered for it (a Kubernetes service-account token), verified with that
+    issuer's JWKS; iss, sub and aud must be the registered ones and exp still ahead (RFC 7523 §3)."""
+
+    def __call__(self, query_client, request):
+        if request.form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return None
+        client = query_client(request.form.get("client_id"))
+        if client is None or not client.federation:
+            return None
+        federation = client.federation
+        with open(federation["jwks"], encoding="utf-8") as f:
+            keys = KeySet.import_key_set(json.load(f))
+        try:
+            token = jwt.decode(request.form.get("client_assertion", ""), keys, algorithms=["ES256", "RS256"])
+            jwt.JWTClaimsRegistry(
+                leeway=0,
+                iss={"essential": True, "value": federation["issuer"]},
+                sub={"essential": True, "value": federation["subject"]},
+                aud={"essential": True, "value": federation["audience"]},
+                exp={"essential": True},
+            ).validate(token.claims)
+        except JoseError as e:
+            raise InvalidClientError(description=f"federated assertion: {e.description or e.error}") from e
+        with STATE.lock:
+            STATE.federated_jtis.append(token.claims.get("jti"))
+        return client
 
 
 class _Assertion(JWTBearerClientAssertion):
@@ -235,11 +274,12 @@ def build_app(args) -> Flask:
     server.register_token_generator("default", TokenGenerator(issuer, signing_key))
     server.register_client_auth_method("private_key_jwt", PrivateKeyJWT([token_url, issuer]))
     server.register_client_auth_method("client_secret_jwt", ClientSecretJWT([token_url, issuer]))
+    server.register_client_auth_method("federated_jwt", FederatedAssertion())
 
     def metadata():
         with STATE.lock:
             STATE.discovery_requests += 1
-            methods = STATE.advertised_methods or ClientCredentials.TOKEN_ENDPOINT_AUTH_METHODS
+            methods = STATE.advertised_methods or ClientCredentials.ADVERTISED_METHODS
         return jsonify(
             issuer=issuer,
             token_endpoint=token_url,
@@ -325,7 +365,7 @@ def build_app(args) -> Flask:
                 mode=STATE.mode, delay=STATE.delay, expires_in=STATE.expires_in,
                 token_requests=STATE.token_requests, issued=STATE.issued,
                 discovery_requests=STATE.discovery_requests, jwks_requests=STATE.jwks_requests,
-                events=STATE.events,
+                events=STATE.events, federated_jtis=STATE.federated_jtis,
             )
 
     @app.post("/admin/set")

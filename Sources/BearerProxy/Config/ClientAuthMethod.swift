@@ -13,12 +13,22 @@ public enum ClientAuthMethod: String, Sendable, Equatable, CaseIterable {
     case privateKeyJWT = "private_key_jwt"
     /// Mutual TLS with a PKI client certificate (RFC 8705 §2.1).
     case tlsClientAuth = "tls_client_auth"
+    /// A JWT client assertion issued by someone else and read from a file, such as a Kubernetes
+    /// projected service-account token (workload identity federation). Not a registered name:
+    /// on the wire it is `private_key_jwt` (RFC 7523 §2.2), see `registeredName`.
+    case federatedJWT = "federated_jwt"
 
     /// Whether the method needs the client secret.
     public var usesSecret: Bool {
         switch self {
         case .clientSecretBasic, .clientSecretPost, .clientSecretJWT: return true
-        case .privateKeyJWT, .tlsClientAuth: return false
+        case .privateKeyJWT, .tlsClientAuth, .federatedJWT: return false
         }
+    }
+
+    /// The `token_endpoint_auth_method` a server must offer for this method: a federated assertion
+    /// is the same client authentication as `private_key_jwt` on the wire.
+    public var registeredName: String {
+        self == .federatedJWT ? ClientAuthMethod.privateKeyJWT.rawValue : rawValue
     }
 }

@@ -88,6 +88,9 @@ extension ProxyConfig {
             let path = token.privateKeyFile ?? "-"
             return ["private key: file \(path), \(Self.readability(path)), signing_alg \(token.signingAlgorithm?.rawValue ?? "-")"
                 + (token.keyID.map { ", key_id \($0)" } ?? "")]
+        case .federatedJWT:
+            let path = token.assertionFile ?? "-"
+            return ["assertion: file \(path), \(Self.readability(path)), re-read for every token request"]
         case .tlsClientAuth:
             let certificate = token.clientCertificateFile ?? "-"
             let key = token.clientKeyFile ?? "-"

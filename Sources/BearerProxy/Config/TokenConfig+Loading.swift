@@ -3,7 +3,7 @@ import BearerTLS
 extension TokenConfig {
     static let keys = [
         "url", "issuer", "client_id", "auth_method", "client_secret_file", "client_secret",
-        "private_key_file", "key_id", "signing_alg", "client_cert_file", "client_key_file",
+        "private_key_file", "key_id", "signing_alg", "client_cert_file", "client_key_file", "assertion_file",
         "scopes", "audience", "resource", "extra_params",
         "ca_file", "insecure_http", "insecure_skip_verify", "timeout", "refresh_margin", "default_lifetime", "min_request_interval",
         "basic_encoding",
@@ -12,6 +12,7 @@ extension TokenConfig {
     static let maxSecretFileSize = SizeLimits.secretFile
     /// PEM keys and certificate chains are a few KiB.
     static let maxPEMFileSize = SizeLimits.pemFile
+    static let maxAssertionFileSize = SizeLimits.assertionFile
     /// Form parameters the proxy sets itself; `extra_params` may not override them silently.
     static let reservedParameters: Set<String> = [
         "grant_type", "scope", "client_id", "client_secret", "client_assertion", "client_assertion_type",
@@ -68,6 +69,7 @@ extension TokenConfig {
         }
         let keyFile = try loadPrivateKeyFile(section, files: files, authMethod: authMethod)
         let (certificateFile, certificateKeyFile) = try loadClientCertificate(section, files: files, authMethod: authMethod)
+        let assertionFile = try loadAssertionFile(section, files: files, authMethod: authMethod)
 
         let scopes = try section.strings("scopes") ?? []
         for (index, scope) in scopes.enumerated() where !isScopeToken(scope) {
@@ -113,6 +115,7 @@ extension TokenConfig {
             signingAlgorithm: keyFile?.algorithm,
             clientCertificateFile: certificateFile,
             clientKeyFile: certificateKeyFile,
+            assertionFile: assertionFile,
             audience: try section.string("audience"),
             resources: resources,
             extraParameters: extra.map { TokenParameter(name: $0.0, value: $0.1) },
@@ -197,6 +200,24 @@ extension TokenConfig {
             paths.append(resolved)
         }
         return (paths[0], paths[1])
+    }
+
+    /// federated_jwt: the path only. The file is not read here: the kubelet may write it after the
+    /// container starts, and one missing or expired is a state the proxy waits out (not ready,
+    /// 503 with Retry-After), not a configuration error; `check-config` says how it is now.
+    private static func loadAssertionFile(
+        _ section: ConfigMapping, files: ConfigFiles, authMethod: ClientAuthMethod
+    ) throws(ConfigError) -> String? {
+        guard authMethod == .federatedJWT else {
+            try rejectKeys(["assertion_file"], in: section, for: authMethod)
+            return nil
+        }
+        guard let path = try section.string("assertion_file"), !path.isEmpty else {
+            throw ConfigError(source: section.source, line: nil, key: section.keyPath("assertion_file"),
+                              message: "required key is missing (auth_method: federated_jwt sends the JWT in this file, "
+                                  + "e.g. a projected service-account token)")
+        }
+        return files.resolve(path)
     }
 
     /// `client_secret_file`, else `client_secret`, else the environment; never two in the file.

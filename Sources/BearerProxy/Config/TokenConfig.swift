@@ -31,6 +31,9 @@ public struct TokenConfig: Sendable, Equatable {
     /// tls_client_auth: PEM certificate chain and key presented to the token endpoint (RFC 8705).
     public var clientCertificateFile: String?
     public var clientKeyFile: String?
+    /// federated_jwt: the file holding the assertion (a JWT issued by someone else), read afresh
+    /// for every token request.
+    public var assertionFile: String?
     /// `audience` form parameter (Auth0 and others).
     public var audience: String?
     /// `resource` form parameters, one per value (RFC 8707 §2).
@@ -76,6 +79,7 @@ public struct TokenConfig: Sendable, Equatable {
         signingAlgorithm: JWSAlgorithm? = nil,
         clientCertificateFile: String? = nil,
         clientKeyFile: String? = nil,
+        assertionFile: String? = nil,
         audience: String? = nil,
         resources: [String] = [],
         extraParameters: [TokenParameter] = [],
@@ -102,6 +106,7 @@ public struct TokenConfig: Sendable, Equatable {
         self.signingAlgorithm = signingAlgorithm
         self.clientCertificateFile = clientCertificateFile
         self.clientKeyFile = clientKeyFile
+        self.assertionFile = assertionFile
         self.audience = audience
         self.resources = resources
         self.extraParameters = extraParameters

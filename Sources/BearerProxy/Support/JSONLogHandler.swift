@@ -41,8 +41,18 @@ enum LogTimestamp {
     static func now() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
+        return format(seconds: Int(now.tv_sec), milliseconds: Int(now.tv_nsec) / 1_000_000)
+    }
+
+    /// A time given in seconds since 1970, to the second (`2026-12-02T13:00:00Z`).
+    static func utc(_ secondsSince1970: Double) -> String {
+        guard secondsSince1970.isFinite, abs(secondsSince1970) < 1e12 else { return "(out of range)" }
+        return format(seconds: Int(secondsSince1970.rounded(.down)), milliseconds: nil)
+    }
+
+    private static func format(seconds: Int, milliseconds: Int?) -> String {
         var tm = tm()
-        var seconds = now.tv_sec
+        var seconds = seconds
         gmtime_r(&seconds, &tm)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24)
@@ -61,8 +71,12 @@ enum LogTimestamp {
         digits(Int(tm.tm_mday), 2); bytes.append(UInt8(ascii: "T"))
         digits(Int(tm.tm_hour), 2); bytes.append(UInt8(ascii: ":"))
         digits(Int(tm.tm_min), 2); bytes.append(UInt8(ascii: ":"))
-        digits(Int(tm.tm_sec), 2); bytes.append(UInt8(ascii: "."))
-        digits(Int(now.tv_nsec) / 1_000_000, 3); bytes.append(UInt8(ascii: "Z"))
+        digits(Int(tm.tm_sec), 2)
+        if let milliseconds {
+            bytes.append(UInt8(ascii: "."))
+            digits(milliseconds, 3)
+        }
+        bytes.append(UInt8(ascii: "Z"))
         return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -58,6 +58,8 @@ enum SizeLimits {
     static let secretFile = 64 << 10
     /// PEM keys and certificate chains are a few KiB.
     static let pemFile = 1 << 20
+    /// A federated assertion (a projected service-account token) is one JWT of a few KiB.
+    static let assertionFile = 64 << 10
     /// A CA bundle may hold a whole trust store.
     static let caFile = 16 << 20
 

@@ -34,8 +34,9 @@ struct AuthorizationServerMetadata: Sendable, Equatable {
             throw .discovery("token_endpoint \(endpoint) is not https (set token.insecure_http: true to allow)")
         }
         let methods = json["token_endpoint_auth_methods_supported"]?.strings ?? ["client_secret_basic"]
-        guard methods.contains(method.rawValue) else {
-            throw .discovery("the server does not offer auth_method \(method.rawValue); "
+        guard methods.contains(method.registeredName) else {
+            let name = method.registeredName == method.rawValue ? method.rawValue : "\(method.registeredName) (which \(method.rawValue) uses)"
+            throw .discovery("the server does not offer auth_method \(name); "
                 + "token_endpoint_auth_methods_supported: \(methods.joined(separator: ", "))")
         }
         return AuthorizationServerMetadata(issuer: issuer, tokenEndpoint: endpoint, authMethodsSupported: methods)

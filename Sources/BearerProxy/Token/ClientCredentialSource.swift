@@ -11,6 +11,7 @@ struct ClientCredentialSource: Sendable {
     var privateKeyFile: String?
     var clientCertificateFile: String?
     var clientKeyFile: String?
+    var assertionFile: String?
 
     init(_ config: TokenConfig) {
         method = config.authMethod
@@ -19,6 +20,7 @@ struct ClientCredentialSource: Sendable {
         privateKeyFile = config.privateKeyFile
         clientCertificateFile = config.clientCertificateFile
         clientKeyFile = config.clientKeyFile
+        assertionFile = config.assertionFile
     }
 
     /// The files whose change means new credentials.
@@ -29,6 +31,7 @@ struct ClientCredentialSource: Sendable {
         if method == .tlsClientAuth {
             files += [clientCertificateFile, clientKeyFile].compactMap { $0 }
         }
+        if method == .federatedJWT, let assertionFile { files.append(assertionFile) }
         return files
     }
 
@@ -43,9 +46,16 @@ struct ClientCredentialSource: Sendable {
         return CryptoPrimitives.sha256(bytes)
     }
 
-    /// Current credentials. Errors name the file and the reason, never its contents.
-    func load() -> Result<TokenRequest.Credentials, TokenError> {
+    /// Current credentials; `now` (seconds since 1970) judges a federated assertion's expiry.
+    /// Errors name the file and the reason, never its contents.
+    func load(now: Double) -> Result<TokenRequest.Credentials, TokenError> {
         var credentials = TokenRequest.Credentials()
+        if method == .federatedJWT, let path = assertionFile {
+            switch FederatedAssertion.load(from: path, now: now) {
+            case .failure(let error): return .failure(error)
+            case .success(let assertion): credentials.assertion = assertion.value
+            }
+        }
         if method.usesSecret {
             if case .file(let path) = secretSource {
                 switch ConfigFiles.contents(of: path, limit: TokenConfig.maxSecretFileSize) {

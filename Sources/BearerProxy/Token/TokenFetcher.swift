@@ -43,7 +43,7 @@ struct OAuthTokenFetcher: TokenFetching {
         let request: TokenRequest.Prepared
         let endpoint: Endpoint
         do throws(TokenError) {
-            let current = try credentials.load().get()
+            let current = try credentials.load(now: clock.secondsSince1970()).get()
             request = try TokenRequest.prepare(parameters, endpoint: url, credentials: current,
                                                now: clock.secondsSince1970(), jwtID: ClientAssertion.newJWTID())
             endpoint = Endpoint(host: url.host, port: url.port, tlsContext: url.isTLS ? try tls.current() : nil)

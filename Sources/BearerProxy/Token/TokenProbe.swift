@@ -41,6 +41,9 @@ public enum TokenProbe {
         lines.append("client_id: \(config.clientID)")
         lines.append("auth method: \(config.authMethod.rawValue)"
             + (config.authMethod == .privateKeyJWT ? " (\(config.signingAlgorithm?.rawValue ?? "-")\(config.keyID.map { ", kid \($0)" } ?? ""))" : ""))
+        if config.authMethod == .federatedJWT, let path = config.assertionFile {
+            lines.append("assertion: file \(path): " + CredentialReport.describeAssertion(at: path, now: TokenClock.system.secondsSince1970()))
+        }
         lines.append("scopes requested: \(config.scopes.isEmpty ? "(none)" : config.scopes.joined(separator: " "))")
         switch result {
         case .failure(let error):

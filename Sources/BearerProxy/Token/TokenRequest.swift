@@ -28,6 +28,8 @@ enum TokenRequest {
     struct Credentials: Sendable {
         var secret: Secret?
         var signingKey: JWSSigningKey?
+        /// federated_jwt: the assertion as read from its file, sent as it is.
+        var assertion: Secret?
     }
 
     /// The request's bytes, and a scrubber for every form of the credentials they carry.
@@ -103,6 +105,14 @@ enum TokenRequest {
         case .tlsClientAuth:
             // RFC 8705 §2.1: the certificate authenticates; client_id says which client it is.
             form.append(("client_id", parameters.clientID))
+        case .federatedJWT:
+            guard let assertion = credentials.assertion else { throw .credentials("no assertion loaded") }
+            // RFC 7523 §2.2, as Entra ID and Keycloak take a federated credential: the assertion
+            // authenticates, client_id names the application it stands for.
+            form.append(("client_id", parameters.clientID))
+            form.append(("client_assertion_type", ClientAssertion.assertionType))
+            sensitive += EchoScrubber.forms(ofAssertion: assertion.value)
+            form.append(("client_assertion", assertion.value))
         }
         let body = Array(FormEncoding.encode(form).utf8)
         fields.append(("Content-Length", String(body.count)))

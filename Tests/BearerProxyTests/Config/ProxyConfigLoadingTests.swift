@@ -192,7 +192,7 @@ extension ConfigTests {
             let typo = post.replacingOccurrences(of: "client_secret_post", with: "client_secret_basik")
             let error = try #require(ConfigFixture.error(typo))
             #expect(error.description == "proxy.conf:6: token.auth_method: must be one of client_secret_basic, client_secret_post, "
-                + "client_secret_jwt, private_key_jwt, tls_client_auth (did you mean \"client_secret_basic\"?)")
+                + "client_secret_jwt, private_key_jwt, tls_client_auth, federated_jwt (did you mean \"client_secret_basic\"?)")
         }
 
         @Test("http upstream is rejected without insecure_http (the token would travel in clear)")

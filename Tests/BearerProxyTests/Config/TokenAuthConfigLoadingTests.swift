@@ -52,6 +52,22 @@ extension ConfigTests {
             #expect(ConfigFixture.error(http)?.description == "proxy.conf:5: token.issuer: must use https (set token.insecure_http: true to allow http)")
         }
 
+        @Test("federated_jwt needs assertion_file (resolved, not read at load) and no secret; the key belongs to no other method")
+        func federatedJWT() throws {
+            let base = Self.head + "\n  url: https://auth.example.com/t\n  auth_method: federated_jwt"
+            let config = try ConfigFixture.parse(base + "\n  assertion_file: tokens/oauth-token", baseDirectory: "/etc/bp")
+            #expect(config.token.authMethod == .federatedJWT)
+            #expect(config.token.assertionFile == "/etc/bp/tokens/oauth-token")
+            #expect(config.token.clientSecret == nil)
+            #expect(config.summary().contains("assertion: file /etc/bp/tokens/oauth-token, NOT readable now, re-read for every token request"))
+            #expect(ConfigFixture.error(base)?.description
+                == "proxy.conf: token.assertion_file: required key is missing (auth_method: federated_jwt sends the JWT in this file, e.g. a projected service-account token)")
+            #expect(ConfigFixture.error(base + "\n  assertion_file: /t\n  client_secret: s")?.description
+                == "proxy.conf:8: token.client_secret: is not used with auth_method: federated_jwt")
+            #expect(ConfigFixture.error(Self.head + "\n  url: https://auth.example.com/t\n  client_secret: s\n  assertion_file: /t")?.description
+                == "proxy.conf:7: token.assertion_file: is not used with auth_method: client_secret_basic")
+        }
+
         @Test("private_key_jwt reads the key, defaults signing_alg from its type, and needs no secret")
         func privateKeyJWT() throws {
             let (yaml, directory) = Self.withKey("\n  key_id: key-1")

@@ -84,6 +84,16 @@ struct TokenEndpointLocatorTests {
             + "token_endpoint_auth_methods_supported: private_key_jwt")
     }
 
+    @Test("federated_jwt needs private_key_jwt offered: it is that client authentication on the wire")
+    func federatedNeedsPrivateKeyJWT() {
+        let offered = Script([Self.oidcPath: .success(Self.response(200, Self.document(methods: #"["private_key_jwt"]"#)))])
+        if case .failure(let error) = Self.locate(offered.locator(method: .federatedJWT)) { Issue.record("refused: \(error)") }
+        let notOffered = Script([Self.oidcPath: .success(Self.response(200, Self.document(methods: #"["client_secret_basic"]"#)))])
+        guard case .failure(let error) = Self.locate(notOffered.locator(method: .federatedJWT)) else { Issue.record("accepted"); return }
+        #expect(error.description == "token endpoint discovery failed: the server does not offer auth_method private_key_jwt "
+            + "(which federated_jwt uses); token_endpoint_auth_methods_supported: client_secret_basic")
+    }
+
     @Test("absent token_endpoint_auth_methods_supported means client_secret_basic only (RFC 8414 §2)")
     func defaultMethods() {
         let script = Script([Self.oidcPath: .success(Self.response(200, Self.document(methods: nil)))])

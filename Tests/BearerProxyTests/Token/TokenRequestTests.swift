@@ -138,6 +138,21 @@ struct TokenRequestTests {
         #expect(!text.contains("Authorization"))
     }
 
+    @Test("federated_jwt sends the assertion as it is, with its type and client_id, and no Authorization (RFC 7523 §2.2)")
+    func federatedJWT() throws {
+        let bytes = try TokenRequest.build(
+            .init(clientID: "my-app", authMethod: .federatedJWT, scopes: ["api.read"]), endpoint: Self.endpoint,
+            credentials: .init(assertion: Secret("eyJh.eyJz.c2ln")), now: 1_700_000_000, jwtID: "unused")
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasSuffix("\r\n\r\ngrant_type=client_credentials&scope=api.read&client_id=my-app"
+            + "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=eyJh.eyJz.c2ln"))
+        #expect(!text.contains("Authorization"))
+        #expect(throws: TokenError.credentials("no assertion loaded")) {
+            try TokenRequest.build(.init(clientID: "c", authMethod: .federatedJWT), endpoint: Self.endpoint,
+                                   credentials: .init(), now: 0, jwtID: "j")
+        }
+    }
+
     @Test("a method whose credential is missing fails on this side, naming what is missing")
     func missingCredential() throws {
         #expect(throws: TokenError.credentials("no client secret loaded")) {

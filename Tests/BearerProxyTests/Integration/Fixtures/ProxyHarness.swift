@@ -27,6 +27,9 @@ final class ProxyHarness: Sendable {
         case clientSecretJWT
         case privateKeyJWT(JWSAlgorithm)
         case tlsClientAuth
+        /// federated_jwt with a workload issuer's assertion in `assertionPath`, valid for
+        /// `expiresIn` seconds (negative: expired when the proxy starts).
+        case federated(expiresIn: Int)
     }
 
     struct Options {
@@ -59,6 +62,8 @@ final class ProxyHarness: Sendable {
     }
 
     let directory: String
+    /// federated_jwt: the assertion file the proxy reads (`WorkloadIssuer.write` replaces it).
+    var assertionPath: String { directory + "/oauth-token" }
     /// token.client_secret_file when `secretInFile`.
     var secretPath: String { directory + "/client_secret" }
     let upstream: TestUpstream
@@ -118,6 +123,12 @@ final class ProxyHarness: Sendable {
                                              requiringClientCertificateFrom: ca.certificatePEM)
             endpointAuthentication = .tlsClientAuth
             credentialYAML = "  auth_method: tls_client_auth\n  client_cert_file: client.crt\n  client_key_file: client.key\n"
+        case .federated(let expiresIn):
+            WorkloadIssuer.write(WorkloadIssuer.mint(expiresIn: expiresIn), to: directory + "/oauth-token")
+            endpointAuthentication = .federated(issuer: WorkloadIssuer.issuer, subject: WorkloadIssuer.subject,
+                                                audience: "api://AzureADTokenExchange",
+                                                publicKeyPEM: try WorkloadIssuer.key.publicKeyPEM())
+            credentialYAML = "  auth_method: federated_jwt\n  assertion_file: oauth-token\n"
         }
         switch options.authentication {
         case .basic, .post, .clientSecretJWT:
@@ -127,7 +138,7 @@ final class ProxyHarness: Sendable {
             } else {
                 credentialYAML += "  client_secret: \(Self.clientSecret)\n"
             }
-        case .privateKeyJWT, .tlsClientAuth:
+        case .privateKeyJWT, .tlsClientAuth, .federated:
             break
         }
         tokenEndpoint = try TestTokenEndpoint(tlsContext: tokenTLS, clientID: Self.clientID, clientSecret: Self.clientSecret,

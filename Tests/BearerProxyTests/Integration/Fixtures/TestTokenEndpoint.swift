@@ -31,6 +31,10 @@ final class TestTokenEndpoint: Sendable {
         case privateKeyJWT(publicKeyPEM: String, algorithm: JWSAlgorithm, keyID: String?)
         /// The TLS handshake already checked the certificate; the body must name the client.
         case tlsClientAuth
+        /// A federated credential: the assertion is a JWT of another issuer (a workload identity
+        /// issuer), checked against its key, issuer, subject and audience, for the client named
+        /// by `client_id`, as Entra ID and Keycloak do.
+        case federated(issuer: String, subject: String, audience: String, publicKeyPEM: String)
     }
 
     /// What the handler and the test share; guarded by its own locks (Locked) and Atomic.
@@ -127,6 +131,21 @@ final class TestTokenEndpoint: Sendable {
         case .tlsClientAuth:
             guard authorization.isEmpty, form["client_secret"] == nil else { return "unexpected secret" }
             return form["client_id"] == [clientID] ? nil : "no client_id"
+        case .federated(let issuer, let subject, let audience, let pem):
+            guard authorization.isEmpty, form["client_secret"] == nil else { return "unexpected secret" }
+            guard form["client_id"] == [clientID] else { return "no client_id" }
+            guard form["client_assertion_type"] == ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+                  let assertion = form["client_assertion"]?.first else { return "no client assertion" }
+            let parts = assertion.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 3, let signature = Base64URL.decode(parts[2]), let jwt = JWTInspection(assertion),
+                  let verifier = try? JWSVerifier(publicKeyPEM: pem),
+                  verifier.verify(signature, of: Array("\(parts[0]).\(parts[1])".utf8), algorithm: .es256) else {
+                return "bad federated assertion signature"
+            }
+            guard jwt.claims["iss"]?.string == issuer, jwt.claims["sub"]?.string == subject else { return "bad federated iss/sub" }
+            guard (jwt.claims["aud"]?.strings ?? []).contains(audience) else { return "bad federated aud" }
+            guard let exp = jwt.number("exp"), exp > Date().timeIntervalSince1970 else { return "expired federated assertion" }
+            return nil
         case .clientSecretJWT, .privateKeyJWT:
             guard form["client_assertion_type"] == ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
                   let assertion = form["client_assertion"]?.first else { return "no client assertion" }
