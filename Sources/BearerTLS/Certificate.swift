@@ -39,6 +39,23 @@ final class Certificate {
         return chain
     }
 
+    /// SHA-256 over the DER encoding: the `x5t#S256` thumbprint (RFC 7515 §4.1.8) by which a
+    /// certificate-bound token names its certificate (RFC 8705 §3.1).
+    var sha256Thumbprint: [UInt8] {
+        Self.sha256Thumbprint(of: pointer)
+    }
+
+    static func sha256Thumbprint(of certificate: OpaquePointer) -> [UInt8] {
+        let length = i2d_X509(certificate, nil)
+        guard length > 0 else { return [] }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        der.withUnsafeMutableBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            _ = i2d_X509(certificate, &cursor)
+        }
+        return CryptoPrimitives.sha256(der)
+    }
+
     func pem() throws(TLSError) -> String {
         let bio = try MemoryBIO()
         OpenSSLErrorQueue.clear()
@@ -46,5 +63,14 @@ final class Certificate {
             throw OpenSSLErrorQueue.error(.configuration, "cannot encode certificate")
         }
         return bio.text()
+    }
+}
+
+/// Certificate thumbprints, for code outside this module that compares certificates.
+public enum CertificateThumbprint {
+    /// The `x5t#S256` thumbprint (RFC 8705 §3.1) of the first certificate of a PEM chain: the
+    /// leaf a client presents.
+    public static func sha256(ofLeafInPEM pem: String) throws(TLSError) -> [UInt8] {
+        try Certificate.chain(fromPEM: pem)[0].sha256Thumbprint
     }
 }

@@ -190,6 +190,14 @@ public final class TLSConnection {
         return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
     }
 
+    /// The `x5t#S256` thumbprint of the certificate the peer presented (RFC 8705 §3.1), nil when
+    /// it presented none: what a resource server compares with a certificate-bound token.
+    public var peerCertificateSHA256: [UInt8]? {
+        guard let certificate = SSL_get1_peer_certificate(pointer) else { return nil }
+        defer { X509_free(certificate) }
+        return Certificate.sha256Thumbprint(of: certificate)
+    }
+
     public var sessionReused: Bool {
         SSL_session_reused(pointer) == 1
     }

@@ -41,6 +41,13 @@ extension TLSContext {
             }
         }
         SSL_CTX_set_verify(context.pointer, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
+        // A server that verifies clients must name its session context, or OpenSSL refuses every
+        // resumed session with an internal-error alert ("session id context uninitialized").
+        let sessionContext = Array("bearer-proxy".utf8)
+        OpenSSLErrorQueue.clear()
+        guard SSL_CTX_set_session_id_context(context.pointer, sessionContext, UInt32(sessionContext.count)) == 1 else {
+            throw OpenSSLErrorQueue.error(.configuration, "cannot set the session id context")
+        }
         return context
     }
 

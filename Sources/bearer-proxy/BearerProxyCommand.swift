@@ -113,7 +113,9 @@ struct Token: ParsableCommand {
             exitAfterFlushingLogs(2)
         }
         if names.count > 1 || profile != nil { print("profile: \(name)") }
-        let report = TokenProbe.run(token, showToken: showToken)
+        // The certificates the upstreams of this profile's routes present, to judge a bound token.
+        let presented = config.routes.filter { $0.token == name }.map(\.upstream.clientCertificateFile)
+        let report = TokenProbe.run(token, showToken: showToken, upstreamCertificateFiles: presented)
         for line in report.lines { print(line) }
         exitAfterFlushingLogs(report.succeeded ? 0 : 1)
     }

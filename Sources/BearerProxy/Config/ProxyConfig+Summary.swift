@@ -1,3 +1,5 @@
+import BearerTLS
+
 extension ProxyConfig {
     /// Human-readable facts for `check-config`, one per line, secret-free by construction:
     /// the secret appears only as its source. Dangerous settings get `WARNING:` lines at the end.
@@ -46,11 +48,16 @@ extension ProxyConfig {
     private func upstreamLines(_ upstream: UpstreamConfig) -> [String] {
         let d = ConfigDuration.format
         let check = verification(upstream.url, caFile: upstream.caFile, skip: upstream.insecureSkipVerify)
-        return [
+        var lines = [
             "upstream: \(upstream.url) (\(check))",
             "upstream timeouts: connect \(d(upstream.connectTimeout)), response \(d(upstream.responseTimeout))",
             "upstream pool: \(upstream.poolMaxIdle) idle per event loop, idle timeout \(d(upstream.poolIdleTimeout))",
         ]
+        if let certificate = upstream.clientCertificateFile, let key = upstream.clientKeyFile {
+            lines.append("upstream client certificate: file \(certificate), \(Self.readability(certificate)); "
+                + "key file \(key), \(Self.readability(key)); re-read on change")
+        }
+        return lines
     }
 
     private func tokenLines(_ token: TokenConfig) -> [String] {
@@ -136,6 +143,7 @@ extension ProxyConfig {
                     + "cross the network unencrypted")
             }
         }
+        lines += certificateBindingWarnings()
         for profile in tokenProfiles {
             let token = profile.config
             let key = usesRoutes && tokenProfiles.count > 1 || profile.name != TokenProfile.defaultName ? "tokens.\(profile.name)" : "token"
@@ -154,5 +162,36 @@ extension ProxyConfig {
                 + "sends requests with this client's token")
         }
         return lines
+    }
+
+    /// A token endpoint that authenticates the client by its certificate (tls_client_auth) may
+    /// bind the token to it (RFC 8705 §3: `cnf.x5t#S256`); a resource server that checks the
+    /// binding then refuses the token from any connection that does not present that certificate.
+    private func certificateBindingWarnings() -> [String] {
+        var lines: [String] = []
+        for route in routes {
+            guard let profile = tokenProfiles.first(where: { $0.name == route.token }),
+                  profile.config.authMethod == .tlsClientAuth, route.upstream.url.isTLS else { continue }
+            let key = usesRoutes ? "routes[\(route.label)]" : "upstream"
+            let profileKey = usesRoutes ? "tokens.\(profile.name)" : "token"
+            guard let upstreamCertificate = route.upstream.clientCertificateFile else {
+                lines.append("WARNING: \(profileKey) authenticates with a client certificate (tls_client_auth) and \(key) presents none: "
+                    + "if the token endpoint binds tokens to that certificate (RFC 8705 §3; `bearer-proxy token` shows cnf.x5t#S256), "
+                    + "the upstream refuses them; set \(key).client_cert_file and client_key_file to the same files")
+                continue
+            }
+            if let tokenCertificate = profile.config.clientCertificateFile,
+               let upstreamThumbprint = Self.leafThumbprint(upstreamCertificate),
+               let tokenThumbprint = Self.leafThumbprint(tokenCertificate), upstreamThumbprint != tokenThumbprint {
+                lines.append("WARNING: \(key).client_cert_file is not the certificate \(profileKey) authenticates with: "
+                    + "a token bound to that one (RFC 8705 §3) is refused by an upstream that checks the binding")
+            }
+        }
+        return lines
+    }
+
+    private static func leafThumbprint(_ path: String) -> [UInt8]? {
+        guard let contents = try? ConfigFiles.contents(of: path, limit: SizeLimits.pemFile).get() else { return nil }
+        return try? CertificateThumbprint.sha256(ofLeafInPEM: String(decoding: contents, as: UTF8.self))
     }
 }

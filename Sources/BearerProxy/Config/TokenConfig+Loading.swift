@@ -182,24 +182,12 @@ extension TokenConfig {
             try rejectKeys(["client_cert_file", "client_key_file"], in: section, for: authMethod)
             return (nil, nil)
         }
-        var paths: [String] = []
-        for (key, marker) in [("client_cert_file", "CERTIFICATE-----"), ("client_key_file", "PRIVATE KEY-----")] {
-            guard let path = try section.string(key) else {
-                throw ConfigError(source: section.source, line: nil, key: section.keyPath(key),
-                                  message: "required key is missing (auth_method: tls_client_auth presents this certificate and key)")
-            }
-            let resolved = files.resolve(path)
-            switch ConfigFiles.contents(of: resolved, limit: maxPEMFileSize) {
-            case .failure(let failure):
-                throw section.error(key, failure.message)
-            case .success(let contents):
-                guard String(decoding: contents, as: UTF8.self).contains(marker) else {
-                    throw section.error(key, "\(resolved) contains no PEM \(marker.dropLast(5).lowercased())")
-                }
-            }
-            paths.append(resolved)
+        guard let identity = try section.clientIdentity(
+            files: files, purpose: "auth_method: tls_client_auth presents this certificate and key") else {
+            throw ConfigError(source: section.source, line: nil, key: section.keyPath("client_cert_file"),
+                              message: "required key is missing (auth_method: tls_client_auth presents this certificate and key)")
         }
-        return (paths[0], paths[1])
+        return (identity.certificate, identity.key)
     }
 
     /// federated_jwt: the path only. The file is not read here: the kubelet may write it after the

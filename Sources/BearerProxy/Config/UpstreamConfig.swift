@@ -14,6 +14,11 @@ public struct UpstreamConfig: Sendable, Equatable {
     public var caFile: String?
     /// DANGEROUS: accept any upstream certificate.
     public var insecureSkipVerify: Bool
+    /// PEM certificate (chain) and key presented to the upstream (mutual TLS), absolute paths;
+    /// both or neither. A resource server that takes certificate-bound tokens (RFC 8705 §3) needs
+    /// the certificate the token was bound to. Re-read when they change.
+    public var clientCertificateFile: String?
+    public var clientKeyFile: String?
     public var connectTimeout: Duration
     /// From the request being sent to the response head being received.
     public var responseTimeout: Duration
@@ -43,6 +48,8 @@ public struct UpstreamConfig: Sendable, Equatable {
         url: EndpointURL,
         caFile: String? = nil,
         insecureSkipVerify: Bool = false,
+        clientCertificateFile: String? = nil,
+        clientKeyFile: String? = nil,
         connectTimeout: Duration = UpstreamConfig.defaultConnectTimeout,
         responseTimeout: Duration = UpstreamConfig.defaultResponseTimeout,
         poolMaxIdle: Int = UpstreamConfig.defaultPoolMaxIdle,
@@ -55,6 +62,8 @@ public struct UpstreamConfig: Sendable, Equatable {
         self.url = url
         self.caFile = caFile
         self.insecureSkipVerify = insecureSkipVerify
+        self.clientCertificateFile = clientCertificateFile
+        self.clientKeyFile = clientKeyFile
         self.connectTimeout = connectTimeout
         self.responseTimeout = responseTimeout
         self.poolMaxIdle = poolMaxIdle

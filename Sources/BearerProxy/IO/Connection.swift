@@ -99,6 +99,8 @@ final class Connection: Transport, Expirable, EventHandler, @unchecked Sendable 
     var pendingOutputBytes: Int { outbound.count }
     var isOpen: Bool { phase == .open }
     var isTLSSessionReused: Bool { tls?.sessionReused ?? false }
+    /// The thumbprint of the TLS peer's certificate, if it presented one (see `TLSConnection`).
+    var peerCertificateSHA256: [UInt8]? { tls?.peerCertificateSHA256 }
 
     private init(fd: Int32, loop: EventLoop, tls: TLSConnection?, phase: Phase) {
         self.fd = fd

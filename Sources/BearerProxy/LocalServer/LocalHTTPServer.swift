@@ -6,6 +6,8 @@ public struct LocalRequest: Sendable {
     var head: RequestHead
     public var body: [UInt8]
     public var peer: String
+    /// SHA-256 of the TLS client certificate the peer presented (RFC 8705 §3.1 `x5t#S256`), if any.
+    public var clientCertificateSHA256: [UInt8]? = nil
 
     public var method: String { head.methodString }
     public var target: String { head.targetString }
@@ -166,7 +168,8 @@ private final class LocalHTTPSession: ConnectionDelegate, @unchecked Sendable {
                 return
             }
             guard decoder.isComplete else { return }
-            let request = LocalRequest(head: head, body: body, peer: peer)
+            var request = LocalRequest(head: head, body: body, peer: peer)
+            request.clientCertificateSHA256 = connection.peerCertificateSHA256
             self.head = nil
             self.decoder = nil
             let close = head.version == .http1_0 || head.hasToken("close", inFieldsNamed: "connection")

@@ -25,6 +25,8 @@ final class ProxyGeneration: Sendable {
     let profiles: [Profile]
     let contexts: [LoopContext]
     let tokenLoop: EventLoop
+    /// The TLS context of each route's upstream (nil for http://), in the order of `routes:`.
+    let upstreamTLS: [UpstreamTLS?]
 
     /// What the generation is built from besides the configuration; fixed for the process's life.
     struct Services: Sendable {
@@ -55,12 +57,10 @@ final class ProxyGeneration: Sendable {
         self.config = config
         self.tokenLoop = services.tokenLoop
         let logger = services.logger
-        var upstreamTLS: [TLSContext?] = []
+        var upstreamTLS: [UpstreamTLS?] = []
         do {
             for route in config.routes {
-                upstreamTLS.append(route.upstream.url.isTLS
-                    ? try TLSContext.client(TLSClientConfiguration(caFile: route.upstream.caFile, verifyPeer: !route.upstream.insecureSkipVerify))
-                    : nil)
+                upstreamTLS.append(route.upstream.url.isTLS ? try UpstreamTLS(route.upstream, route: route.label, logger: logger) : nil)
             }
             // Fail now, not at the first token request, when the token TLS settings are unusable.
             for profile in config.tokenProfiles where profile.config.usesTLS { _ = try TokenTLSContexts(profile.config).current() }
@@ -98,13 +98,16 @@ final class ProxyGeneration: Sendable {
         contexts = services.group.loops.map { loop in
             let routes = zip(config.routes, upstreamTLS).map { route, tls in
                 let upstream = route.upstream
+                var currentTLS: (@Sendable () -> TLSContext)?
+                if let tls { currentTLS = { tls.current } }
+                let pool = UpstreamPool(
+                    loop: loop, endpoint: Endpoint(host: upstream.url.host, port: upstream.url.port, tlsContext: tls?.current),
+                    settings: .init(maxIdle: upstream.poolMaxIdle, idleTimeout: upstream.poolIdleTimeout,
+                                    connectTimeout: upstream.connectTimeout),
+                    resolver: services.resolver, currentTLS: currentTLS)
                 return RouteContext(
                     label: route.label,
-                    pool: UpstreamPool(
-                        loop: loop, endpoint: Endpoint(host: upstream.url.host, port: upstream.url.port, tlsContext: tls),
-                        settings: .init(maxIdle: upstream.poolMaxIdle, idleTimeout: upstream.poolIdleTimeout,
-                                        connectTimeout: upstream.connectTimeout),
-                        resolver: services.resolver),
+                    pool: pool,
                     tokens: providers[route.token]!,
                     rules: ForwardingRules(upstreamAuthority: upstream.url.authority, basePath: upstream.url.path,
                                            strippedPrefix: route.stripPrefix ? route.match.prefixStem : ""),
@@ -117,6 +120,7 @@ final class ProxyGeneration: Sendable {
                 connections: services.connections, sessions: services.sessions[loop.index],
                 metrics: services.metrics, accessLog: config.log)
         }
+        self.upstreamTLS = upstreamTLS
         services.metrics.pool.capacity.set(config.routes.reduce(0) { $0 + $1.upstream.poolMaxIdle } * services.group.loops.count)
     }
 
@@ -135,17 +139,20 @@ final class ProxyGeneration: Sendable {
         return Profile(name: profile.name, config: config, provider: provider, watcher: watcher, isNew: true)
     }
 
-    /// Profiles made by this generation: fetch their first token now, and watch their files.
+    /// Profiles made by this generation: fetch their first token now, and watch their files; and
+    /// watch the upstream client certificates.
     func startNewProfiles() {
         for profile in profiles where profile.isNew {
             profile.provider.token(on: tokenLoop) { _ in }
             profile.watcher?.start()
         }
+        for tls in upstreamTLS { tls?.startWatching() }
     }
 
     /// Stops every watcher of this generation (at shutdown).
     func stopWatchers() {
         for profile in profiles { profile.watcher?.stop() }
+        for tls in upstreamTLS { tls?.stopWatching() }
     }
 
     /// The provider of the profile `name`, if this generation has it.
@@ -158,6 +165,7 @@ final class ProxyGeneration: Sendable {
     /// provider that `successor` does not go on with stops refreshing and watching files: only a
     /// request still in flight on this generation can ask it for a token.
     func retire(successor: ProxyGeneration) {
+        for tls in upstreamTLS { tls?.stopWatching() }
         for profile in profiles where !successor.profiles.contains(where: { $0.provider === profile.provider }) {
             profile.watcher?.stop()
             profile.provider.retire()

@@ -38,12 +38,7 @@ struct ClientCredentialSource: Sendable {
     /// SHA-256 over the watched files' contents (an unreadable file counts as empty). Content,
     /// not mtime: Kubernetes swaps a symlink, and some editors keep the mtime.
     func fingerprint() -> [UInt8] {
-        var bytes: [UInt8] = []
-        for path in watchedFiles {
-            let contents = (try? ConfigFiles.contents(of: path, limit: TokenConfig.maxPEMFileSize).get()) ?? []
-            bytes += CryptoPrimitives.sha256(contents)
-        }
-        return CryptoPrimitives.sha256(bytes)
+        CredentialWatcher.fingerprint(of: watchedFiles)
     }
 
     /// Current credentials; `now` (seconds since 1970) judges a federated assertion's expiry.

@@ -1,3 +1,4 @@
+import BearerTLS
 import Dispatch
 
 /// Polls the credential files and calls `onChange` when their contents change.
@@ -8,21 +9,38 @@ import Dispatch
 final class CredentialWatcher: @unchecked Sendable {  // fingerprint and timer: only on `queue`
     static let defaultInterval: Duration = .seconds(5)
 
-    private let source: ClientCredentialSource
+    private let files: [String]
     private let queue = DispatchQueue(label: "bearer-proxy.credential-watcher")
     private let onChange: @Sendable () -> Void
     private var fingerprint: [UInt8]
     private var timer: (any DispatchSourceTimer)?
 
-    init(source: ClientCredentialSource, onChange: @escaping @Sendable () -> Void) {
-        self.source = source
+    /// Watches the files a token profile's credentials live in.
+    convenience init(source: ClientCredentialSource, onChange: @escaping @Sendable () -> Void) {
+        self.init(files: source.watchedFiles, onChange: onChange)
+    }
+
+    /// Watches `files` (certificates, keys: anything whose new contents must be taken up).
+    init(files: [String], onChange: @escaping @Sendable () -> Void) {
+        self.files = files
         self.onChange = onChange
-        self.fingerprint = source.fingerprint()
+        self.fingerprint = Self.fingerprint(of: files)
+    }
+
+    /// SHA-256 over the files' contents (an unreadable file counts as empty). Content, not mtime:
+    /// Kubernetes swaps a symlink, and some editors keep the mtime.
+    static func fingerprint(of files: [String]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for path in files {
+            let contents = (try? ConfigFiles.contents(of: path, limit: TokenConfig.maxPEMFileSize).get()) ?? []
+            bytes += CryptoPrimitives.sha256(contents)
+        }
+        return CryptoPrimitives.sha256(bytes)
     }
 
     /// Does nothing when no credential lives in a file.
     func start(interval: Duration = CredentialWatcher.defaultInterval) {
-        guard !source.watchedFiles.isEmpty else { return }
+        guard !files.isEmpty else { return }
         queue.async { [self] in
             let timer = DispatchSource.makeTimerSource(queue: queue)
             let nanos = Int(TokenProvider.nanoseconds(interval))
@@ -36,7 +54,7 @@ final class CredentialWatcher: @unchecked Sendable {  // fingerprint and timer: 
     /// Compares the files with what was seen last; public to tests so they need not wait.
     func check() {
         dispatchPrecondition(condition: .onQueue(queue))
-        let now = source.fingerprint()
+        let now = Self.fingerprint(of: files)
         guard now != fingerprint else { return }
         fingerprint = now
         onChange()

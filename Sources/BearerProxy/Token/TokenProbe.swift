@@ -1,3 +1,4 @@
+import BearerTLS
 import Dispatch
 import BearerSync
 
@@ -10,7 +11,9 @@ public enum TokenProbe {
     }
 
     /// Blocks the calling thread (never an event loop) until the answer or the timeout.
-    public static func run(_ config: TokenConfig, showToken: Bool) -> Report {
+    /// `upstreamCertificateFiles`: the client certificate each upstream that uses this token
+    /// presents (nil: none), to say whether a certificate-bound token will be accepted.
+    public static func run(_ config: TokenConfig, showToken: Bool, upstreamCertificateFiles: [String?] = []) -> Report {
         let loop = EventLoop(index: 0, label: "bearer-proxy.token-probe")
         let setup = TokenSetup(config: config, loop: loop, resolver: AddressResolver())
         let outcome = Locked<Result<TokenGrant, TokenError>?>(nil)
@@ -22,11 +25,13 @@ public enum TokenProbe {
         // The fetch has its own timeout per request; discovery may add one more.
         _ = done.wait(timeout: .now() + .nanoseconds(Int(TokenProvider.nanoseconds(config.timeout * 3))))
         let result = outcome.withLock { $0 } ?? .failure(.unreachable("no answer within \(config.timeout * 3)"))
-        return describe(config, metadata: setup.locator.metadata, result: result, showToken: showToken)
+        return describe(config, metadata: setup.locator.metadata, result: result, showToken: showToken,
+                        upstreamCertificateFiles: upstreamCertificateFiles)
     }
 
     static func describe(
-        _ config: TokenConfig, metadata: AuthorizationServerMetadata?, result: Result<TokenGrant, TokenError>, showToken: Bool
+        _ config: TokenConfig, metadata: AuthorizationServerMetadata?, result: Result<TokenGrant, TokenError>, showToken: Bool,
+        upstreamCertificateFiles: [String?] = []
     ) -> Report {
         var lines: [String] = []
         if let issuer = config.issuer {
@@ -69,11 +74,35 @@ public enum TokenProbe {
             if let jwt = JWTInspection(grant.accessToken) {
                 lines.append("JWT header: \(JWTInspection.text(jwt.header))")
                 lines.append("JWT claims: \(JWTInspection.text(jwt.claims))")
+                if let bound = jwt.claims["cnf"]?.object?["x5t#S256"]?.string {
+                    lines += bindingLines(thumbprint: bound, upstreamCertificateFiles: upstreamCertificateFiles)
+                }
             } else {
                 lines.append("token: opaque (not a JWT), \(grant.accessToken.utf8.count) characters")
             }
             lines.append(showToken ? "access_token: \(grant.accessToken)" : "access_token: <hidden; --show-token prints it>")
             return Report(lines: lines, succeeded: usable)
         }
+    }
+
+    /// A token bound to a certificate (RFC 8705 §3.1) works only on connections that present it.
+    static func bindingLines(thumbprint: String, upstreamCertificateFiles: [String?]) -> [String] {
+        var lines = ["certificate-bound: cnf.x5t#S256 \(thumbprint) (RFC 8705 §3): the upstream accepts it only from a "
+            + "connection that presents that certificate"]
+        for file in upstreamCertificateFiles {
+            guard let file else {
+                lines.append("warning: an upstream that uses this token presents no client certificate "
+                    + "(set client_cert_file and client_key_file there): it will refuse this token if it checks the binding")
+                continue
+            }
+            let presented = (try? ConfigFiles.contents(of: file, limit: SizeLimits.pemFile).get())
+                .flatMap { try? CertificateThumbprint.sha256(ofLeafInPEM: String(decoding: $0, as: UTF8.self)) }
+            if presented.map(Base64URL.encode) == thumbprint {
+                lines.append("the upstream presents that certificate (\(file))")
+            } else {
+                lines.append("warning: the upstream presents another certificate (\(file)): it will refuse this token if it checks the binding")
+            }
+        }
+        return lines
     }
 }

@@ -1,3 +1,5 @@
+import BearerTLS
+
 /// Idle keep-alive connections to the upstream, one pool per event loop.
 ///
 /// Because a pool serves only the connections of its own loop, taking and returning a connection
@@ -35,10 +37,15 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
     /// Set when a reload replaced this pool: connections handed back are closed, not kept.
     var retired = false
 
-    /// Connections to `endpoint`, opened by `Connector` (TCP, then TLS when the endpoint has a context).
-    convenience init(loop: EventLoop, endpoint: Endpoint, settings: Settings, resolver: AddressResolver) {
+    /// Connections to `endpoint`, opened by `Connector` (TCP, then TLS when the endpoint has a
+    /// context). `currentTLS`, when given, supplies the TLS context for each new connection (a
+    /// rotated client certificate is taken up by the next one).
+    convenience init(loop: EventLoop, endpoint: Endpoint, settings: Settings, resolver: AddressResolver,
+                     currentTLS: (@Sendable () -> TLSContext)? = nil) {
         self.init(loop: loop, endpoint: endpoint, settings: settings) { completion in
-            Connector.connect(to: endpoint, on: loop, resolver: resolver, timeout: settings.connectTimeout) { result in
+            var target = endpoint
+            if let currentTLS { target.tlsContext = currentTLS() }
+            Connector.connect(to: target, on: loop, resolver: resolver, timeout: settings.connectTimeout) { result in
                 completion(result.map { $0 })
             }
         }

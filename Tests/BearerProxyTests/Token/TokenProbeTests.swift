@@ -1,3 +1,4 @@
+import BearerTLS
 import Foundation
 import Testing
 @testable import BearerProxy
@@ -28,6 +29,26 @@ struct TokenProbeTests {
         #expect(!text.contains("minimal-secret-value"))
         let shown = TokenProbe.describe(Self.config, metadata: nil, result: .success(grant), showToken: true)
         #expect(shown.lines.last == "access_token: \(Self.jwt)")
+    }
+
+    @Test("a certificate-bound token (cnf.x5t#S256) says so, and whether each upstream that uses it presents that certificate")
+    func certificateBound() throws {
+        let ca = try CertificateAuthority.generate(commonName: "probe test CA")
+        let directory = ConfigFixture.temporaryDirectory()
+        let bound = try ca.issueClientCertificate(commonName: "bound")
+        let other = try ca.issueClientCertificate(commonName: "other")
+        ConfigFixture.write(bound.certificatePEM, to: directory + "/bound.crt")
+        ConfigFixture.write(other.certificatePEM, to: directory + "/other.crt")
+        let thumbprint = Base64URL.encode(try CertificateThumbprint.sha256(ofLeafInPEM: bound.certificatePEM))
+        let claims = #"{"cnf":{"x5t#S256":"\#(thumbprint)"},"exp":4000000000,"sub":"my-app"}"#
+        let token = "eyJhbGciOiJSUzI1NiJ9." + Base64URL.encode(Array(claims.utf8)) + ".c2ln"
+        let grant = TokenGrant(accessToken: token, expiresIn: .seconds(300), scope: nil, expiry: 4_000_000_000, issuedAt: nil)
+        let report = TokenProbe.describe(Self.config, metadata: nil, result: .success(grant), showToken: false,
+                                         upstreamCertificateFiles: [directory + "/bound.crt", directory + "/other.crt", nil])
+        #expect(report.lines.contains("certificate-bound: cnf.x5t#S256 \(thumbprint) (RFC 8705 §3): the upstream accepts it only from a connection that presents that certificate"))
+        #expect(report.lines.contains("the upstream presents that certificate (\(directory)/bound.crt)"))
+        #expect(report.lines.contains { $0.hasPrefix("warning: the upstream presents another certificate (\(directory)/other.crt)") })
+        #expect(report.lines.contains { $0.hasPrefix("warning: an upstream that uses this token presents no client certificate") })
     }
 
     @Test("a token that is already expired is described but is not a success (exit 1), as the proxy would not use it")

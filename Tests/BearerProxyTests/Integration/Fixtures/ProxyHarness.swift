@@ -20,6 +20,14 @@ final class ProxyHarness: Sendable {
         case wrongName
     }
 
+    enum UpstreamClientCertificate {
+        case none
+        /// The one the token endpoint sees (with `.tlsClientAuth`; otherwise one made for it).
+        case sameAsToken
+        /// Another certificate from the same CA.
+        case other
+    }
+
     /// How the proxy authenticates to the token endpoint (token.auth_method and its keys).
     enum ClientAuthentication {
         case basic
@@ -42,6 +50,10 @@ final class ProxyHarness: Sendable {
         var secretInFile = false
         var authMethodsSupported = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth"]
         var upstreamCertificate: UpstreamCertificate = .trusted
+        /// The upstream demands a client certificate from the test CA.
+        var upstreamRequiresClientCertificate = false
+        /// The client certificate the proxy presents to the upstream (upstream.client_cert_file).
+        var upstreamClientCertificate: UpstreamClientCertificate = .none
         /// Point `token.url` at a loopback port nothing listens on.
         var tokenEndpointDown = false
         var tokenBehaviour: TestTokenEndpoint.Behaviour = .issue(expiresIn: 300)
@@ -62,6 +74,8 @@ final class ProxyHarness: Sendable {
     }
 
     let directory: String
+    /// The test CA: it signs every server and client certificate of the harness.
+    let certificateAuthority: CertificateAuthority
     /// federated_jwt: the assertion file the proxy reads (`WorkloadIssuer.write` replaces it).
     var assertionPath: String { directory + "/oauth-token" }
     /// token.client_secret_file when `secretInFile`.
@@ -82,13 +96,17 @@ final class ProxyHarness: Sendable {
     init(_ options: Options = Options()) throws {
         directory = try Self.makeTemporaryDirectory()
         let ca = try CertificateAuthority.generate(commonName: "bearer-proxy itest CA")
+        certificateAuthority = ca
         let goodLeaf = try ca.issueServerCertificate(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
         let goodTLS = try TLSContext.server(certificateChainPEM: goodLeaf.certificatePEM, privateKeyPEM: goodLeaf.privateKeyPEM)
 
-        let upstreamTLS: TLSContext
+        var upstreamTLS: TLSContext
         switch options.upstreamCertificate {
         case .trusted:
-            upstreamTLS = goodTLS
+            upstreamTLS = options.upstreamRequiresClientCertificate
+                ? try TLSContext.server(certificateChainPEM: goodLeaf.certificatePEM, privateKeyPEM: goodLeaf.privateKeyPEM,
+                                        requiringClientCertificateFrom: ca.certificatePEM)
+                : goodTLS
         case .otherCA:
             let stranger = try CertificateAuthority.generate(commonName: "some other CA")
             let leaf = try stranger.issueServerCertificate(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
@@ -141,6 +159,23 @@ final class ProxyHarness: Sendable {
         case .privateKeyJWT, .tlsClientAuth, .federated:
             break
         }
+        var upstreamCertificateYAML = ""
+        switch options.upstreamClientCertificate {
+        case .none:
+            break
+        case .sameAsToken:
+            if !FileManager.default.fileExists(atPath: directory + "/client.crt") {
+                let client = try ca.issueClientCertificate(commonName: Self.clientID)
+                try Data(client.certificatePEM.utf8).write(to: URL(fileURLWithPath: directory + "/client.crt"))
+                try Data(client.privateKeyPEM.utf8).write(to: URL(fileURLWithPath: directory + "/client.key"))
+            }
+            upstreamCertificateYAML = "  client_cert_file: client.crt\n  client_key_file: client.key\n"
+        case .other:
+            let other = try ca.issueClientCertificate(commonName: "another-workload")
+            try Data(other.certificatePEM.utf8).write(to: URL(fileURLWithPath: directory + "/other.crt"))
+            try Data(other.privateKeyPEM.utf8).write(to: URL(fileURLWithPath: directory + "/other.key"))
+            upstreamCertificateYAML = "  client_cert_file: other.crt\n  client_key_file: other.key\n"
+        }
         tokenEndpoint = try TestTokenEndpoint(tlsContext: tokenTLS, clientID: Self.clientID, clientSecret: Self.clientSecret,
                                               authentication: endpointAuthentication, authMethodsSupported: options.authMethodsSupported)
         tokenEndpoint.behave(options.tokenBehaviour)
@@ -164,7 +199,7 @@ final class ProxyHarness: Sendable {
               ca_file: \(caPath)
               connect_timeout: 2s
               response_timeout: \(options.upstreamResponseTimeout)
-            \(options.upstreamYAML)token:
+            \(upstreamCertificateYAML)\(options.upstreamYAML)token:
               \(options.discovery ? "issuer: https://localhost:\(tokenPort)" : "url: https://localhost:\(tokenPort)/oauth2/token")
               client_id: \(Self.clientID)
             \(credentialYAML)  ca_file: \(caPath)

@@ -100,9 +100,16 @@ final class TestTokenEndpoint: Sendable {
                 }
                 // The scope asked for, in the token, so a test can tell which configuration fetched it.
                 let scope = form["scope"]?.first.map { "-scope-" + $0.replacingOccurrences(of: " ", with: "+") } ?? ""
+                // With tls_client_auth the token is bound to the certificate the client presented
+                // (RFC 8705 §3.1), as Keycloak and others do for certificate-bound tokens.
+                var claims = #"{"sub":"itest"}"#
+                if case .tlsClientAuth = authentication, let thumbprint = request.clientCertificateSHA256 {
+                    claims = #"{"cnf":{"x5t#S256":"\#(Base64URL.encode(thumbprint))"},"sub":"itest"}"#
+                }
+                let payload = Base64URL.encode(Array(claims.utf8))
                 let token = state.issued.withLock { issued in
                     // Header and payload are real base64url JSON; the tail makes each token distinctive.
-                    let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJpdGVzdCJ9.itest-token-\(issued.count + 1)\(scope)-\(UInt32.random(in: 0...UInt32.max))"
+                    let token = "eyJhbGciOiJub25lIn0.\(payload).itest-token-\(issued.count + 1)\(scope)-\(UInt32.random(in: 0...UInt32.max))"
                     issued.append(token)
                     return token
                 }

@@ -93,6 +93,22 @@ final class TestUpstream: Sendable {
     static let echoTarget: Responder = { request in
         .response(.text(200, "target=\(request.target)"))
     }
+
+    /// A resource server that checks certificate binding (RFC 8705 §3.2): a token with
+    /// `cnf.x5t#S256` is accepted only on a connection whose client certificate has that
+    /// thumbprint, else 401 invalid_token.
+    static let checksBinding: Responder = { request in
+        let token = request.values(of: "authorization").first.map { String($0.dropFirst("Bearer ".count)) } ?? ""
+        let bound = JWTInspection(token)?.claims["cnf"]?.object?["x5t#S256"]?.string
+        guard let bound, bound == request.clientCertificateSHA256.map(Base64URL.encode) else {
+            return .response(LocalResponse(
+                status: 401,
+                headerFields: [("Content-Type", "application/json"),
+                               ("WWW-Authenticate", #"Bearer error="invalid_token", error_description="certificate binding""#)],
+                body: Array(#"{"error":"invalid_token"}"#.utf8)))
+        }
+        return .response(.text(200, "bound to the presented certificate"))
+    }
 }
 
 /// One connection of a `TestUpstream`.
@@ -149,7 +165,7 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
                     body = []
                     if answersAtHead() {
                         answeredAtHead = true
-                        send(answer(LocalRequest(head: parsed.head, body: [], peer: peer)), close: false)
+                        send(answer(request(parsed.head, body: [])), close: false)
                         return
                     }
                 } catch {
@@ -172,8 +188,15 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
             self.head = nil
             self.decoder = nil
             let close = head.hasToken("close", inFieldsNamed: "connection")
-            send(answer(LocalRequest(head: head, body: body, peer: peer)), close: close)
+            send(answer(request(head, body: body)), close: close)
         }
+    }
+
+    /// The request as the responder sees it, with the client certificate the proxy presented.
+    private func request(_ head: RequestHead, body: [UInt8]) -> LocalRequest {
+        var request = LocalRequest(head: head, body: body, peer: peer)
+        request.clientCertificateSHA256 = connection.peerCertificateSHA256
+        return request
     }
 
     private func send(_ answer: TestUpstream.Answer, close: Bool) {
