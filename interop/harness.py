@@ -127,7 +127,8 @@ class AuthServer:
         self.log_file = open(os.path.join(workdir, f"{name}.log"), "wb")
         self.process = spawn(
             [sys.executable, os.path.join(PEERS, "authz.py"), "--port", str(self.port), "--cert", cert,
-             "--key", key, "--signing-key", signing_key, "--issuer", self.issuer, "--clients", clients_file],
+             "--key", key, "--signing-key", signing_key, "--issuer", self.issuer, "--clients", clients_file,
+             "--client-ca", self.ca_file],
             stderr=self.log_file,
         )
         read_listening(self.process, 30)
@@ -171,6 +172,10 @@ class Upstream:
         # The same, but nginx closes idle client connections after 1 s (keepalive_timeout).
         self.short_port = free_port()
         self.short_url = f"https://127.0.0.1:{self.short_port}"
+        # The same, asking for a TLS client certificate from the test CA and passing it to the
+        # backend, which checks certificate-bound tokens against it (RFC 8705 §3.2).
+        self.mtls_port = free_port()
+        self.mtls_url = f"https://127.0.0.1:{self.mtls_port}"
         prefix = os.path.join(workdir, "nginx" if name == "upstream" else f"nginx-{name}")
         os.makedirs(prefix, exist_ok=True)
         cert, key = pki["server_cert"]
@@ -195,7 +200,22 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
+            proxy_set_header X-Client-Cert "";
             proxy_read_timeout 30s;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{self.mtls_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_client_certificate {pki["ca"].cert_file};
+        ssl_verify_client optional;
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
         }}
     }}
     server {{
@@ -208,6 +228,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
+            proxy_set_header X-Client-Cert "";
         }}
     }}
 }}

@@ -82,6 +82,10 @@ class Env:
         self.workload_jwks = os.path.join(workdir, "workload-jwks.json")
         with open(self.workload_jwks, "w", encoding="utf-8") as f:
             json.dump(self._workload_keyset().as_dict(private=False), f)
+        # tls_client_auth: the certificate the authorization server registers for mtls-client,
+        # and another one from the same CA.
+        self.mtls_client = self.ca.issue("mtls-client", server=False)
+        self.other_client = self.ca.issue("other-workload", server=False)
         self.wrong_secret_file = os.path.join(workdir, "wrong.secret")
         with open(self.wrong_secret_file, "w") as f:
             f.write("not-the-secret-Zq9\n")
@@ -93,6 +97,7 @@ class Env:
                 {"pem": rsa_pub, "kid": "client-rsa-1", "type": "RSA"},
                 {"pem": ec_pub, "kid": "client-ec-1", "type": "EC"},
             ]},
+            {"client_id": "mtls-client", "methods": ["tls_client_auth"], "tls_client_auth_subject_dn": "CN=mtls-client"},
             {"client_id": "fed-client", "methods": ["federated_jwt"], "federation": {
                 "issuer": WORKLOAD_ISSUER, "subject": WORKLOAD_SUBJECT, "audience": WORKLOAD_AUDIENCE,
                 "jwks": self.workload_jwks,
@@ -393,6 +398,54 @@ def federated_assertion_expired_then_rotated(env):
           f"assertions accepted: {env.authz.stats()['federated_jtis']}")
     check(ready.status_code == 503 and harness.session().get(proxy.admin_url + "/readyz", timeout=10).status_code == 200,
           "/readyz not ready after the token came")
+
+
+def x5t_s256(cert_file: str) -> str:
+    """The x5t#S256 thumbprint (RFC 8705 §3.1) of the first certificate in a PEM file."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    with open(cert_file, "rb") as f:
+        certificate = x509.load_pem_x509_certificate(f.read())
+    return base64.urlsafe_b64encode(hashlib.sha256(certificate.public_bytes(Encoding.DER)).digest()).rstrip(b"=").decode()
+
+
+def _bound_proxy(env, name, presented):
+    """A proxy whose token profile authenticates with mtls-client's certificate, in front of the
+    nginx server that asks for client certificates; its upstream presents `presented` (a
+    (cert, key) pair) or nothing."""
+    cert, key = env.mtls_client
+    route = {"match": {"path_prefix": "/"}, "url": env.upstream.mtls_url, "token": "mtls"}
+    if presented:
+        route.update(client_cert_file=presented[0], client_key_file=presented[1])
+    token = env.token("mtls-client", "tls_client_auth", client_cert_file=cert, client_key_file=key, min_request_interval="0s")
+    return env.routed_proxy(name, {"mtls": token}, [route])
+
+
+@case
+def certificate_bound_token(env):
+    """tls_client_auth against Authlib, which checks the certificate's subject and binds the token
+    to it (cnf.x5t#S256); nginx asks the proxy for a client certificate and the resource server
+    accepts the token because the upstream connection presents that same one (RFC 8705 §3)."""
+    proxy = _bound_proxy(env, "bound", env.mtls_client)
+    body = echo(get(proxy, "/bound"))
+    bound = (body["token_claims"].get("cnf") or {}).get("x5t#S256")
+    check(bound == x5t_s256(env.mtls_client[0]), f"token bound to {bound}, not to the client certificate")
+    check(body["token_claims"]["client_id"] == "mtls-client", f"token issued to {body['token_claims']['client_id']}")
+    assert_method_used(env, "tls_client_auth", "mtls-client")
+
+
+@case
+def certificate_bound_token_refused_elsewhere(env):
+    """The bound token from an upstream connection that presents another certificate, or none,
+    is refused by the resource server: 401 invalid_token, passed on after the one retry with a
+    new token (bound the same way)."""
+    for name, presented in (("bound-other", env.other_client), ("bound-none", None)):
+        proxy = _bound_proxy(env, name, presented)
+        r = get(proxy, "/bound")
+        check(r.status_code == 401, f"{name}: expected 401, got {r.status_code}: {r.text[:300]}")
+        reason = r.json().get("reject_reason") or ""
+        check(reason.startswith("certificate binding"), f"{name}: refused for another reason: {reason}")
+        check("invalid_token" in r.headers.get("WWW-Authenticate", ""), f"{name}: WWW-Authenticate {r.headers.get('WWW-Authenticate')}")
 
 
 @case

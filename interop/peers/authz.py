@@ -7,7 +7,9 @@
   client_secret_jwt (RFC 7523 §2.2), each client allowed exactly the methods it is registered with;
   and a federated credential (as Entra ID workload identity and Keycloak take one): a JWT of
   another issuer, checked against that issuer's JWKS and the issuer, subject and audience
-  registered for the client named by client_id;
+  registered for the client named by client_id; and tls_client_auth (RFC 8705 §2.1): the TLS
+  client certificate's subject must be the one registered, and the token is bound to the
+  certificate (`cnf.x5t#S256`, RFC 8705 §3.1);
 - discovery: /.well-known/openid-configuration and /.well-known/oauth-authorization-server, JWKS;
 - served over TLS (certificate from the suite's test CA), loopback only;
 - /admin/*: counts token requests, and can be told to fail (5xx, invalid_client) or slow down.
@@ -17,6 +19,8 @@ Prints `LISTENING <port>` on stdout once it accepts connections.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
 import ssl
 import sys
@@ -72,6 +76,8 @@ class Client(ClientMixin):
         self.public_keys = spec.get("public_keys", [])  # [{"pem": path, "kid": ...}]
         # {"issuer", "subject", "audience", "jwks": path}: whose assertions stand for this client.
         self.federation = spec.get("federation")
+        # tls_client_auth (RFC 8705 §2.1.2): the subject DN its certificate must have, RFC 4514.
+        self.tls_client_auth_subject_dn = spec.get("tls_client_auth_subject_dn")
 
     def get_client_id(self):
         return self.client_id
@@ -105,8 +111,37 @@ class ClientCredentials(grants.ClientCredentialsGrant):
     # would refuse it. It is private_key_jwt on the wire, so discovery does not list it.
     TOKEN_ENDPOINT_AUTH_METHODS = [
         "federated_jwt", "client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt",
+        "tls_client_auth",
     ]
     ADVERTISED_METHODS = [m for m in TOKEN_ENDPOINT_AUTH_METHODS if m != "federated_jwt"]
+
+
+def client_certificate():
+    """The TLS client certificate of the request being served (werkzeug puts it in the
+    environ), or None."""
+    pem = request.environ.get("SSL_CLIENT_CERT")
+    if not pem:
+        return None
+    from cryptography import x509
+    return x509.load_pem_x509_certificate(pem.encode())
+
+
+class TlsClientAuth:
+    """RFC 8705 §2.1: the client named by client_id authenticates with a TLS client certificate
+    (verified against the test CA in the handshake) whose subject is the one registered."""
+
+    def __call__(self, query_client, req):
+        if req.form.get("client_assertion") or req.form.get("client_secret"):
+            return None
+        client = query_client(req.form.get("client_id"))
+        if client is None or not client.tls_client_auth_subject_dn:
+            return None
+        certificate = client_certificate()
+        if certificate is None:
+            raise InvalidClientError(description="tls_client_auth: no client certificate presented")
+        if certificate.subject.rfc4514_string() != client.tls_client_auth_subject_dn:
+            raise InvalidClientError(description=f"tls_client_auth: subject {certificate.subject.rfc4514_string()} is not registered")
+        return client
 
 
 class FederatedAssertion:
@@ -233,6 +268,15 @@ class TokenGenerator(JWTBearerTokenGenerator):
     def get_audiences(self, client, user, scope):
         return AUDIENCE
 
+    def get_extra_claims(self, client, grant_type, user, scope):
+        # RFC 8705 §3.1: a token issued to a certificate-authenticated client is bound to it.
+        certificate = client_certificate() if client.tls_client_auth_subject_dn else None
+        if certificate is None:
+            return {}
+        from cryptography.hazmat.primitives.serialization import Encoding
+        digest = hashlib.sha256(certificate.public_bytes(Encoding.DER)).digest()
+        return {"cnf": {"x5t#S256": base64.urlsafe_b64encode(digest).rstrip(b"=").decode()}}
+
 
 def reshape(response, shape):
     """Answers the way other servers do: expires_in as a string (Azure AD v1), no expires_in (the
@@ -275,6 +319,7 @@ def build_app(args) -> Flask:
     server.register_client_auth_method("private_key_jwt", PrivateKeyJWT([token_url, issuer]))
     server.register_client_auth_method("client_secret_jwt", ClientSecretJWT([token_url, issuer]))
     server.register_client_auth_method("federated_jwt", FederatedAssertion())
+    server.register_client_auth_method("tls_client_auth", TlsClientAuth())
 
     def metadata():
         with STATE.lock:
@@ -402,11 +447,16 @@ def main():
     parser.add_argument("--kid", default="interop-rs256")
     parser.add_argument("--issuer", required=True, help="issuer identifier (https://127.0.0.1:PORT)")
     parser.add_argument("--clients", required=True, help="JSON file: registered clients")
+    parser.add_argument("--client-ca", help="CA whose client certificates the server asks for (tls_client_auth)")
     args = parser.parse_args()
 
     app = build_app(args)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)
+    if args.client_ca:
+        # Asked for, not required: the clients of every other method send none.
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(args.client_ca)
     httpd = make_server("127.0.0.1", args.port, app, threaded=True, ssl_context=context)
     print(f"LISTENING {httpd.socket.getsockname()[1]}", flush=True)
     httpd.serve_forever()

@@ -21,6 +21,8 @@ import ssl
 import sys
 import threading
 import time
+import base64
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -68,13 +70,25 @@ def pattern_bytes(size: int) -> bytes:
     return (block * (size // len(block) + 1))[:size]
 
 
+def certificate_thumbprint(escaped_pem: str | None) -> str | None:
+    """x5t#S256 (base64url SHA-256 of the DER) of a URL-escaped PEM certificate, as nginx passes it."""
+    if not escaped_pem:
+        return None
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    certificate = x509.load_pem_x509_certificate(urllib.parse.unquote(escaped_pem).encode())
+    digest = hashlib.sha256(certificate.public_bytes(Encoding.DER)).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def make_validator(args, jwks: JWKS, state: State):
     """The bearer check, shared with peers/ws_upstream.py: validate(authorization) returns
     (claims, header, None) or (None, None, reason). `args` has issuer, leeway, require_scope."""
     scopes_required = set(args.require_scope or [])
 
-    def validate(authorization: str | None):
-        """Returns (claims, header, None) or (None, None, reason)."""
+    def validate(authorization: str | None, client_cert: str | None = None):
+        """Returns (claims, header, None) or (None, None, reason). `client_cert`: the TLS client
+        certificate nginx saw ($ssl_client_escaped_cert), for certificate-bound tokens."""
         if not authorization:
             return None, None, "no Authorization field"
         scheme, _, value = authorization.partition(" ")
@@ -101,6 +115,13 @@ def make_validator(args, jwks: JWKS, state: State):
             registry.validate(claims)
         except JoseError as e:
             return None, None, f"claims: {type(e).__name__}: {e}"
+        bound = (claims.get("cnf") or {}).get("x5t#S256")
+        if bound is not None:
+            # RFC 8705 §3.2: a bound token is accepted only with the certificate it names.
+            presented = certificate_thumbprint(client_cert)
+            if presented != bound:
+                return None, None, ("certificate binding: token bound to x5t#S256 "
+                                    f"{bound}, connection presented {presented or 'no certificate'}")
         granted = set(str(claims.get("scope", "")).split())
         missing = scopes_required - granted
         if missing:
@@ -171,7 +192,7 @@ def make_handler(args, jwks: JWKS):
                 self._read_body()
                 return self._admin()
             body = self._read_body()
-            claims, header, reason = validate(self.headers.get("Authorization"))
+            claims, header, reason = validate(self.headers.get("Authorization"), self.headers.get("X-Client-Cert"))
             authorizations = self.headers.get_all("Authorization") or []
             if len(authorizations) > 1:
                 claims, reason = None, f"{len(authorizations)} Authorization fields"
