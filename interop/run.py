@@ -449,6 +449,35 @@ def certificate_bound_token_refused_elsewhere(env):
 
 
 @case
+def dpop_bound_token(env):
+    """token.dpop against Authlib plus a joserfc proof check: the token request carries a proof and
+    the server binds the token to its key (cnf.jkt, token_type DPoP); the resource server (joserfc)
+    accepts a request only with a proof by that key for its method, URL and token (ath). Nonces on
+    both sides: the token endpoint's 400 use_dpop_nonce and the resource server's 401
+    use_dpop_nonce are each answered by one retry, and the nonce is kept. A client's own DPoP
+    field goes nowhere."""
+    env.authz.set(dpop_nonce="as-nonce-7")
+    env.upstream.call("dpop_nonce/rs-nonce-9")
+    proxy = env.proxy("dpop", env.token(dpop={"algorithm": "ES256"}))
+    body = echo(get(proxy, "/dpop?x=1", headers={"DPoP": "forged-by-the-client"}))
+    jkt = (body["token_claims"].get("cnf") or {}).get("jkt")
+    check(jkt, f"the token is not DPoP-bound: {body['token_claims']}")
+    check(header_values(body, "Authorization")[0].startswith("DPoP "), "the upstream did not get Authorization: DPoP")
+    check(header_values(body, "DPoP") != ["forged-by-the-client"] and len(header_values(body, "DPoP")) == 1,
+          f"DPoP fields upstream: {header_values(body, 'DPoP')}")
+    outcomes = [e["outcome"] for e in env.authz.stats()["events"]]
+    check(outcomes == ["use_dpop_nonce", "200"], f"token requests: {outcomes}")
+    check(env.authz.stats()["dpop_proofs"] == 1, "the token endpoint did not accept exactly one proof")
+    echo(get(proxy, "/dpop-again"))
+    upstream = env.upstream.stats()
+    statuses = [r["status"] for r in upstream["requests"]]
+    check(statuses == [401, 200, 200], f"upstream statuses {statuses}: one use_dpop_nonce, then the nonce kept")
+    proofs = upstream["dpop_proofs"]
+    check([p.get("htu", "").split("/", 3)[-1] for p in proofs] == ["dpop", "dpop-again"], f"htu: {[p.get('htu') for p in proofs]}")
+    check(all(p.get("nonce") == "rs-nonce-9" and p.get("htm") == "GET" for p in proofs), f"proofs: {proofs}")
+
+
+@case
 def peer_reference_clients(env):
     """The peers themselves, with Authlib's own OAuth2 client: every auth method gets a token the
     upstream accepts, and discovery answers. Proves a later proxy failure is the proxy's."""

@@ -38,6 +38,11 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
 from werkzeug.serving import make_server
 
+try:
+    import dpop  # run as a script from this folder
+except ImportError:  # imported as peers.<module> by run.py
+    from peers import dpop
+
 AUDIENCE = "bearer-proxy-interop-api"
 SCOPES = ["urn:interop:read", "urn:interop:write", "urn:interop:admin"]
 ASSERTION_ALGS = ["RS256", "PS256", "ES256", "HS256"]
@@ -62,6 +67,9 @@ class State:
         self.jwks_requests = 0
         self.events = []  # one per token request: time, outcome, method, client
         self.federated_jtis = []  # the jti of each federated assertion accepted, in order
+        self.dpop_nonce = None  # when set, DPoP proofs must carry it (400 use_dpop_nonce otherwise)
+        self.dpop_proofs = 0  # DPoP proofs accepted
+        self.dpop_replay = dpop.Replay()
 
 
 STATE = State()
@@ -269,6 +277,9 @@ class TokenGenerator(JWTBearerTokenGenerator):
         return AUDIENCE
 
     def get_extra_claims(self, client, grant_type, user, scope):
+        # RFC 9449 §6: a token requested with a DPoP proof is bound to its key.
+        if getattr(request, "_dpop_jkt", None):
+            return {"cnf": {"jkt": request._dpop_jkt}}
         # RFC 8705 §3.1: a token issued to a certificate-authenticated client is bound to it.
         certificate = client_certificate() if client.tls_client_auth_subject_dn else None
         if certificate is None:
@@ -373,6 +384,29 @@ def build_app(args) -> Flask:
             # An error answer with status 200, which golang.org/x/oauth2 also reads as an error.
             event["outcome"] = "error_in_200"
             response = (jsonify(error="invalid_client", error_description="client disabled (sent with status 200)"), 200)
+        elif request.headers.get("DPoP") is not None:
+            # RFC 9449 §5: check the proof, then issue a DPoP-bound token (cnf.jkt, token_type DPoP).
+            with STATE.lock:
+                nonce = STATE.dpop_nonce
+            try:
+                request._dpop_jkt, _ = dpop.verify(request.headers.get("DPoP"), "POST", token_url, STATE.dpop_replay, nonce=nonce)
+            except dpop.NeedsNonce:
+                event["outcome"] = "use_dpop_nonce"
+                response = (jsonify(error="use_dpop_nonce", error_description="Authorization server requires nonce in DPoP proof"),
+                            400, {"DPoP-Nonce": nonce})
+            except ValueError as e:
+                event["outcome"] = "invalid_dpop_proof"
+                response = (jsonify(error="invalid_dpop_proof", error_description=str(e)), 400)
+            else:
+                with STATE.lock:
+                    STATE.dpop_proofs += 1
+                response = server.create_token_response()
+                event["outcome"] = str(response.status_code)
+                event["method"] = getattr(request, "_interop_method", None)
+                if response.status_code == 200:
+                    body = json.loads(response.get_data())
+                    body["token_type"] = "DPoP"
+                    response.set_data(json.dumps(body))
         else:
             response = server.create_token_response()
             event["outcome"] = str(response.status_code)
@@ -410,7 +444,7 @@ def build_app(args) -> Flask:
                 mode=STATE.mode, delay=STATE.delay, expires_in=STATE.expires_in,
                 token_requests=STATE.token_requests, issued=STATE.issued,
                 discovery_requests=STATE.discovery_requests, jwks_requests=STATE.jwks_requests,
-                events=STATE.events, federated_jtis=STATE.federated_jtis,
+                events=STATE.events, federated_jtis=STATE.federated_jtis, dpop_proofs=STATE.dpop_proofs,
             )
 
     @app.post("/admin/set")
@@ -427,6 +461,8 @@ def build_app(args) -> Flask:
                 STATE.advertised_methods = body["advertised_methods"]
             if "shape" in body:
                 STATE.shape = list(body["shape"])
+            if "dpop_nonce" in body:
+                STATE.dpop_nonce = body["dpop_nonce"]
         return jsonify(ok=True)
 
     @app.post("/admin/reset")

@@ -30,6 +30,11 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+try:
+    import dpop  # run as a script from this folder
+except ImportError:  # imported as peers.<module> by run.py
+    from peers import dpop
+
 AUDIENCE = "bearer-proxy-interop-api"
 
 
@@ -43,6 +48,9 @@ class State:
         self.revoked = set()
         self.reject_all = False
         self.tokens_seen = []  # jti in order of first appearance
+        self.dpop_nonce = None  # when set, DPoP proofs must carry it (401 use_dpop_nonce otherwise)
+        self.dpop_replay = dpop.Replay()
+        self.dpop_proofs = []  # claims of every DPoP proof accepted
 
 
 STATE = State()
@@ -86,14 +94,15 @@ def make_validator(args, jwks: JWKS, state: State):
     (claims, header, None) or (None, None, reason). `args` has issuer, leeway, require_scope."""
     scopes_required = set(args.require_scope or [])
 
-    def validate(authorization: str | None, client_cert: str | None = None):
+    def validate(authorization: str | None, client_cert: str | None = None, proof: str | None = None,
+                 method: str | None = None, url: str | None = None):
         """Returns (claims, header, None) or (None, None, reason). `client_cert`: the TLS client
         certificate nginx saw ($ssl_client_escaped_cert), for certificate-bound tokens."""
         if not authorization:
             return None, None, "no Authorization field"
         scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            return None, None, f"not a bearer credential (scheme {scheme!r})"
+        if scheme.lower() not in ("bearer", "dpop") or not value.strip():
+            return None, None, f"not a bearer or DPoP credential (scheme {scheme!r})"
         try:
             try:
                 token = jwt.decode(value.strip(), jwks.get(), algorithms=["RS256"])
@@ -115,6 +124,24 @@ def make_validator(args, jwks: JWKS, state: State):
             registry.validate(claims)
         except JoseError as e:
             return None, None, f"claims: {type(e).__name__}: {e}"
+        jkt = (claims.get("cnf") or {}).get("jkt")
+        if scheme.lower() == "dpop" or jkt is not None:
+            # RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a proof by its key,
+            # made for this method and URL, with its ath (and the nonce, when one is asked for).
+            if scheme.lower() != "dpop" or jkt is None:
+                return None, None, f"DPoP: scheme {scheme} with cnf.jkt {jkt!r}"
+            with state.lock:
+                nonce = state.dpop_nonce
+            try:
+                thumbprint, proof_claims = dpop.verify(proof, method, url, state.dpop_replay, access_token=value.strip(), nonce=nonce)
+            except dpop.NeedsNonce:
+                return None, None, "use_dpop_nonce"
+            except ValueError as e:
+                return None, None, f"DPoP proof: {e}"
+            if thumbprint != jkt:
+                return None, None, "DPoP proof key is not the one the token is bound to"
+            with state.lock:
+                state.dpop_proofs.append(proof_claims)
         bound = (claims.get("cnf") or {}).get("x5t#S256")
         if bound is not None:
             # RFC 8705 §3.2: a bound token is accepted only with the certificate it names.
@@ -176,13 +203,15 @@ def make_handler(args, jwks: JWKS):
             with STATE.lock:
                 if path == "/__admin/stats":
                     return self._send(200, {"requests": STATE.requests, "tokens_seen": STATE.tokens_seen,
-                                            "reject_all": STATE.reject_all})
+                                            "reject_all": STATE.reject_all, "dpop_proofs": STATE.dpop_proofs})
                 if path == "/__admin/reset":
                     STATE.reset()
                 elif path == "/__admin/revoke":
                     STATE.revoked.update(STATE.tokens_seen)
                 elif path == "/__admin/reject_all":
                     STATE.reject_all = True
+                elif path.startswith("/__admin/dpop_nonce/"):
+                    STATE.dpop_nonce = path.rsplit("/", 1)[1]
                 else:
                     return self._send(404, {"error": "no such admin path"})
             return self._send(200, {"ok": True})
@@ -192,7 +221,12 @@ def make_handler(args, jwks: JWKS):
                 self._read_body()
                 return self._admin()
             body = self._read_body()
-            claims, header, reason = validate(self.headers.get("Authorization"), self.headers.get("X-Client-Cert"))
+            proofs = self.headers.get_all("DPoP") or []
+            url = f"https://{self.headers.get('Host')}{self.path.split('?')[0]}"
+            claims, header, reason = validate(self.headers.get("Authorization"), self.headers.get("X-Client-Cert"),
+                                              proofs[0] if len(proofs) == 1 else None, self.command, url)
+            if len(proofs) > 1:
+                claims, reason = None, f"{len(proofs)} DPoP fields"
             authorizations = self.headers.get_all("Authorization") or []
             if len(authorizations) > 1:
                 claims, reason = None, f"{len(authorizations)} Authorization fields"
@@ -214,6 +248,12 @@ def make_handler(args, jwks: JWKS):
                     STATE.tokens_seen.append(jti)
                 STATE.requests.append({"t": time.time(), "method": self.command, "target": self.path,
                                        "status": 200 if claims else 401, "jti": jti, "reason": reason})
+            if reason == "use_dpop_nonce":
+                return self._send(401, echo, [
+                    ("WWW-Authenticate", 'DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"'),
+                    ("DPoP-Nonce", STATE.dpop_nonce)])
+            if claims is None and (self.headers.get("Authorization") or "").lower().startswith("dpop "):
+                return self._send(401, echo, [("WWW-Authenticate", f'DPoP error="invalid_token", error_description="{reason}"'.replace("\n", " "))])
             if claims is None:
                 return self._send(401, echo, [("WWW-Authenticate",
                                                f'Bearer error="invalid_token", error_description="{reason}"'.replace("\n", " "))])

@@ -75,6 +75,10 @@ extension ProxyConfig {
         lines.append("auth method: \(token.authMethod.rawValue)"
             + (token.authMethod == .clientSecretBasic ? " (basic_encoding: \(token.basicEncoding.rawValue))" : ""))
         lines += credentialLines(token)
+        if let dpop = token.dpop {
+            lines.append("dpop: \(dpop.algorithm.rawValue) proofs, " + (dpop.keyFile.map { "key file \($0)" } ?? "key made at start, in memory only")
+                + "; token_type DPoP required")
+        }
         lines.append("scopes: \(scopes)")
         if let audience = token.audience { lines.append("audience: \(audience)") }
         if !token.resources.isEmpty { lines.append("resource: \(token.resources.joined(separator: " "))") }

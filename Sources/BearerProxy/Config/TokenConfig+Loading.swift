@@ -6,7 +6,7 @@ extension TokenConfig {
         "private_key_file", "key_id", "signing_alg", "client_cert_file", "client_key_file", "assertion_file",
         "scopes", "audience", "resource", "extra_params",
         "ca_file", "insecure_http", "insecure_skip_verify", "timeout", "refresh_margin", "default_lifetime", "min_request_interval",
-        "basic_encoding",
+        "basic_encoding", "dpop",
     ]
     /// Secret files hold one line; anything bigger is the wrong file.
     static let maxSecretFileSize = SizeLimits.secretFile
@@ -97,6 +97,10 @@ extension TokenConfig {
             // RFC 7617 §2: the user-id ends at the first colon, so the server would split it there.
             throw section.error("basic_encoding", "raw cannot carry a client_id that contains \":\" (RFC 7617 §2); use form")
         }
+        var dpop: DPoPConfig?
+        if let dpopSection = try section.mapping("dpop", allowedKeys: DPoPConfig.keys) {
+            dpop = try DPoPConfig.load(dpopSection, files: files)
+        }
         let extra = try section.stringPairs("extra_params") ?? []
         for (name, _) in extra where reservedParameters.contains(name) || name.isEmpty {
             throw section.error("extra_params", "\"\(name)\" is set by bearer-proxy itself; use the matching token key instead")
@@ -127,7 +131,8 @@ extension TokenConfig {
             // A shorter lifetime is refused in every token (minimumLifetime), so it could never work.
             defaultLifetime: try section.duration("default_lifetime", atLeast: minimumLifetime) ?? defaultDefaultLifetime,
             minRequestInterval: try section.duration("min_request_interval", allowZero: true) ?? defaultMinRequestInterval,
-            basicEncoding: basicEncoding ?? .form)
+            basicEncoding: basicEncoding ?? .form,
+            dpop: dpop)
     }
 
     /// Keys that belong to another method are an error rather than silently unused.

@@ -58,6 +58,8 @@ public struct TokenConfig: Sendable, Equatable {
     public static let defaultMinRequestInterval: Duration = .seconds(5)
     /// client_secret_basic: how id and secret are written inside the Basic credentials.
     public var basicEncoding: BasicEncoding
+    /// DPoP (RFC 9449): proofs with the token request and every upstream request; nil: Bearer.
+    public var dpop: DPoPConfig?
 
     public enum BasicEncoding: String, Sendable, Equatable, CaseIterable {
         /// Form-encoded first (RFC 6749 §2.3.1), as the OAuth specification requires.
@@ -90,8 +92,10 @@ public struct TokenConfig: Sendable, Equatable {
         refreshMargin: Duration? = nil,
         defaultLifetime: Duration = TokenConfig.defaultDefaultLifetime,
         minRequestInterval: Duration = TokenConfig.defaultMinRequestInterval,
-        basicEncoding: BasicEncoding = .form
+        basicEncoding: BasicEncoding = .form,
+        dpop: DPoPConfig? = nil
     ) {
+        self.dpop = dpop
         self.minRequestInterval = minRequestInterval
         self.basicEncoding = basicEncoding
         self.url = url

@@ -29,6 +29,35 @@ extension ClientSession {
         return true
     }
 
+    /// RFC 9449 §9: a resource server that wants a nonce in the proof answers 401 with
+    /// `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a `DPoP-Nonce` (already noted for the
+    /// route). The request goes again, once, with the same token and a proof carrying the nonce,
+    /// when it was read in full and its body, if any, was kept.
+    func retryWithDPoPNonce(after response: ResponseHead, _ exchange: Exchange, _ attempt: UpstreamAttempt) -> Bool {
+        guard attempt.token.proofHash != nil, !exchange.retries.contains(.dpopNonce), exchange.upload.isComplete,
+              exchange.hasNoBody || exchange.upload.kept != nil, Self.asksForDPoPNonce(response),
+              exchange.route.dpopNonce.current != nil else { return false }
+        context.logger.debug("upstream asked for a DPoP nonce; sending the request again with it", metadata: ["route": "\(exchange.route.label)"])
+        attempt.connection.close()  // the 401's body is not wanted
+        exchange.retries.insert(.dpopNonce)
+        acquireUpstream(for: exchange, token: attempt.token, fresh: false)
+        return true
+    }
+
+    static func asksForDPoPNonce(_ response: ResponseHead) -> Bool {
+        for field in response.fields where response.fieldNameIs(field, "www-authenticate") {
+            let value = String(decoding: response.value(field), as: UTF8.self).lowercased()
+            if value.hasPrefix("dpop"), value.contains("use_dpop_nonce") { return true }
+        }
+        return false
+    }
+
+    /// RFC 9449 §8.2: a server may send a new nonce with any answer; the route keeps the newest.
+    func noteDPoPNonce(_ response: ResponseHead, route: RouteContext) {
+        guard let value = response.firstValue(named: "dpop-nonce") else { return }
+        route.dpopNonce.update(String(decoding: value, as: UTF8.self))
+    }
+
     /// Whether this 401 says the token is bad, as `upstream.retry_unauthorized` reads it.
     private func rejectsToken(_ response: ResponseHead, route: RouteContext) -> Bool {
         switch route.settings.retryUnauthorized {
@@ -42,7 +71,8 @@ extension ClientSession {
     static func saysInvalidToken(_ response: ResponseHead) -> Bool {
         for field in response.fields where response.fieldNameIs(field, "www-authenticate") {
             let value = String(decoding: response.value(field), as: UTF8.self).lowercased()
-            if value.contains("bearer"), value.contains("invalid_token") { return true }
+            // A DPoP-bound token is refused in a `DPoP` challenge (RFC 9449 §7.1).
+            if value.contains("bearer") || value.hasPrefix("dpop"), value.contains("invalid_token") { return true }
         }
         return false
     }

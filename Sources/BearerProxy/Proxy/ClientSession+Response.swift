@@ -80,7 +80,10 @@ extension ClientSession {
                 }
                 continue
             }
-            if head.status == 401, retryWithNewToken(after: head, exchange, attempt) { return nil }
+            if exchange.route.dpop != nil { noteDPoPNonce(head, route: exchange.route) }
+            if head.status == 401, retryWithDPoPNonce(after: head, exchange, attempt) || retryWithNewToken(after: head, exchange, attempt) {
+                return nil
+            }
             exchange.upload.kept = nil  // the final answer is here: no replay can follow
             let framing: BodyFraming
             do {

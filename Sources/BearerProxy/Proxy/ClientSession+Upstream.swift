@@ -50,9 +50,23 @@ extension ClientSession {
         connection.delegate = self
         let attempt = UpstreamAttempt(connection: connection, token: token, reused: reused, startedAt: EventLoop.now())
         phase = .exchanging(exchange, attempt)
+        var proof: String?
+        if let hash = token.proofHash {
+            // RFC 9449 §7.1: a DPoP-bound token goes with a fresh proof for this method and URL.
+            let route = exchange.route
+            do throws(TokenError) {
+                guard let dpop = route.dpop else { throw .credentials("a DPoP-bound token but no DPoP key") }
+                proof = try dpop.proof(method: exchange.head.methodString, url: route.rules.upstreamURL(for: exchange.head, form: exchange.targetForm),
+                                       accessTokenHash: hash, nonce: route.dpopNonce.current, now: TokenClock.system.secondsSince1970())
+            } catch {
+                connection.close()
+                end(.failed(.tokenUnavailable(error)))
+                return
+            }
+        }
         connection.write(exchange.route.rules.upstreamHead(
             for: exchange.head, form: exchange.targetForm, framing: exchange.framing, token: token,
-            clientAddress: clientAddress, webSocket: exchange.isWebSocket))
+            clientAddress: clientAddress, webSocket: exchange.isWebSocket, proof: proof))
         // The body was read in full by an earlier attempt (a replay): it goes up from what was kept.
         if exchange.upload.isComplete { writeKeptBody(of: exchange, to: connection) }
         connection.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout)

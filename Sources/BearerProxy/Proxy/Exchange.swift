@@ -43,6 +43,8 @@ final class Exchange: @unchecked Sendable {
         static let staleConnection = Retries(rawValue: 1)
         /// Sent again with a new token after a 401 that rejected the old one.
         static let unauthorized = Retries(rawValue: 2)
+        /// Sent again with the DPoP nonce the upstream asked for (RFC 9449 §9).
+        static let dpopNonce = Retries(rawValue: 4)
     }
 
     init(head: RequestHead, route: RouteContext, targetForm: ForwardingRules.TargetForm, framing: BodyFraming,

@@ -3,6 +3,8 @@
 struct ForwardingRules: Sendable {
     /// The upstream's authority, sent as `Host`.
     let upstreamAuthority: [UInt8]
+    /// "https" (or "http" with insecure_http), for the URL a DPoP proof names.
+    let upstreamScheme: String
     /// Prefix for every request path ("" or "/v2").
     let basePath: [UInt8]
 
@@ -10,8 +12,9 @@ struct ForwardingRules: Sendable {
     /// prefix without its trailing "/" (`strip_prefix`), or 0.
     let strippedPrefixLength: Int
 
-    init(upstreamAuthority: String, basePath: String, strippedPrefix: String = "") {
+    init(upstreamAuthority: String, basePath: String, strippedPrefix: String = "", upstreamScheme: String = "https") {
         self.upstreamAuthority = Array(upstreamAuthority.utf8)
+        self.upstreamScheme = upstreamScheme
         self.basePath = Array(basePath.utf8)
         self.strippedPrefixLength = strippedPrefix.utf8.count
     }
@@ -22,11 +25,11 @@ struct ForwardingRules: Sendable {
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
-    /// Request fields the client may not pass on: credentials (ours replace them), `Host` (the
-    /// upstream's replaces it), framing (re-made for the body we actually send), and the
-    /// forwarding fields we set ourselves.
+    /// Request fields the client may not pass on: credentials (ours replace them; a DPoP proof
+    /// belongs to the token it was made for, RFC 9449 §7.1), `Host` (the upstream's replaces it),
+    /// framing (re-made for the body we actually send), and the forwarding fields we set ourselves.
     static let requestReplaced: [StaticString] = [
-        "authorization", "proxy-authorization", "host", "content-length",
+        "authorization", "proxy-authorization", "dpop", "host", "content-length",
         "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
     ]
 
@@ -188,8 +191,9 @@ struct ForwardingRules: Sendable {
     /// filtered, so nothing the client sends can remove, replace or duplicate it.
     /// `webSocket`: the request asks to switch to WebSocket (RFC 6455 §4.1); `Connection` and
     /// `Upgrade` are hop-by-hop, so this hop's are sent anew.
+    /// `proof`: the DPoP proof for this request when the token is DPoP-bound (RFC 9449 §7.1).
     func upstreamHead(for head: RequestHead, form: TargetForm, framing: BodyFraming, token: AccessToken, clientAddress: String,
-                      webSocket: Bool = false) -> [UInt8] {
+                      webSocket: Bool = false, proof: String? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(head.raw.count + token.headerValue.count + 128)
         out.append(contentsOf: head.raw[head.method])
@@ -241,8 +245,21 @@ struct ForwardingRules: Sendable {
         }
         Self.appendName("Authorization", to: &out)
         out.append(contentsOf: token.headerValue)
-        out.append(contentsOf: "\r\n\r\n".utf8)
+        out.append(contentsOf: "\r\n".utf8)
+        if let proof {
+            Self.appendName("DPoP", to: &out)
+            out.append(contentsOf: proof.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        out.append(contentsOf: "\r\n".utf8)
         return out
+    }
+
+    /// The URL a request goes to upstream, without query (a DPoP proof's `htu`, RFC 9449 §4.2).
+    func upstreamURL(for head: RequestHead, form: TargetForm) -> String {
+        var bytes = Array("\(upstreamScheme)://".utf8) + upstreamAuthority
+        appendUpstreamTarget(of: head, form: form, to: &bytes)
+        return DPoPProver.withoutQuery(String(decoding: bytes, as: UTF8.self))
     }
 
     /// How a response body travels to the client.

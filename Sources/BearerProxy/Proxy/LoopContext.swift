@@ -32,15 +32,22 @@ final class RouteContext: @unchecked Sendable {
     let label: String
     let pool: UpstreamPool
     let tokens: TokenProvider
+    /// token.dpop: the profile's proof key; every request on this route carries a proof.
+    let dpop: DPoPProver?
+    /// The newest `DPoP-Nonce` this route's upstream sent (RFC 9449 §8.2), shared by the route's
+    /// contexts on every loop.
+    let dpopNonce: DPoPNonce
     let rules: ForwardingRules
     let settings: Settings
     let metrics: RequestMetrics
 
-    init(label: String, pool: UpstreamPool, tokens: TokenProvider, rules: ForwardingRules,
-         settings: Settings, metrics: RequestMetrics) {
+    init(label: String, pool: UpstreamPool, tokens: TokenProvider, dpop: DPoPProver? = nil, dpopNonce: DPoPNonce = DPoPNonce(),
+         rules: ForwardingRules, settings: Settings, metrics: RequestMetrics) {
+        self.dpopNonce = dpopNonce
         self.label = label
         self.pool = pool
         self.tokens = tokens
+        self.dpop = dpop
         self.rules = rules
         self.settings = settings
         self.metrics = metrics

@@ -14,6 +14,8 @@ final class ProxyGeneration: Sendable {
         var config: TokenConfig
         var provider: TokenProvider
         var watcher: CredentialWatcher?
+        /// token.dpop: the key of this profile's proofs, kept with its token (which is bound to it).
+        var dpop: DPoPProver?
         /// Made by this generation (the first, or new settings): its first fetch should start now
         /// rather than with the first request, and its watcher start.
         var isNew: Bool
@@ -78,7 +80,8 @@ final class ProxyGeneration: Sendable {
 
         profiles = config.tokenProfiles.map { profile in
             if let kept = previous?.profiles.first(where: { $0.name == profile.name && $0.config == profile.config }) {
-                return Profile(name: kept.name, config: kept.config, provider: kept.provider, watcher: kept.watcher, isNew: false)
+                return Profile(name: kept.name, config: kept.config, provider: kept.provider, watcher: kept.watcher,
+                               dpop: kept.dpop, isNew: false)
             }
             return Self.makeProfile(profile, services: services, logger: logger)
         }
@@ -95,8 +98,11 @@ final class ProxyGeneration: Sendable {
         let table = RouteTable(config.routes.map(\.match), listenPort: listenPort)
         let hosts = HostAllowlist(extraNames: config.allowedHosts, port: listenPort)
         let providers = Dictionary(uniqueKeysWithValues: profiles.map { ($0.name, $0.provider) })
+        let provers = Dictionary(uniqueKeysWithValues: profiles.map { ($0.name, $0.dpop) })
+        let nonces = config.routes.map { _ in DPoPNonce() }
         contexts = services.group.loops.map { loop in
-            let routes = zip(config.routes, upstreamTLS).map { route, tls in
+            let routes = zip(config.routes.indices, upstreamTLS).map { index, tls in
+                let route = config.routes[index]
                 let upstream = route.upstream
                 var currentTLS: (@Sendable () -> TLSContext)?
                 if let tls { currentTLS = { tls.current } }
@@ -109,8 +115,11 @@ final class ProxyGeneration: Sendable {
                     label: route.label,
                     pool: pool,
                     tokens: providers[route.token]!,
+                    dpop: provers[route.token] ?? nil,
+                    dpopNonce: nonces[index],
                     rules: ForwardingRules(upstreamAuthority: upstream.url.authority, basePath: upstream.url.path,
-                                           strippedPrefix: route.stripPrefix ? route.match.prefixStem : ""),
+                                           strippedPrefix: route.stripPrefix ? route.match.prefixStem : "",
+                                           upstreamScheme: upstream.url.scheme),
                     settings: .init(responseTimeout: upstream.responseTimeout, retryUnauthorized: upstream.retryUnauthorized,
                                     replayBodyLimit: upstream.replayBodyLimit),
                     metrics: services.metrics.requests(route: route.label))
@@ -136,7 +145,10 @@ final class ProxyGeneration: Sendable {
                           minimumInterval: config.minRequestInterval),
             logger: logger)
         let watcher = CredentialWatcher(source: setup.credentials) { [weak provider] in provider?.credentialsChanged() }
-        return Profile(name: profile.name, config: config, provider: provider, watcher: watcher, isNew: true)
+        if let problem = setup.dpopProblem {
+            logger.error("token.dpop key unusable; no token can be fetched", metadata: ["reason": "\(problem)"])
+        }
+        return Profile(name: profile.name, config: config, provider: provider, watcher: watcher, dpop: setup.dpop, isNew: true)
     }
 
     /// Profiles made by this generation: fetch their first token now, and watch their files; and

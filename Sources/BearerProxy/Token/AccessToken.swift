@@ -2,7 +2,8 @@
 ///
 /// `description` never shows the token: it may end up in a log line.
 struct AccessToken: Sendable, CustomStringConvertible {
-    /// The complete field value, `Bearer <token>`, as bytes ready to be copied into a request head.
+    /// The complete field value, `Bearer <token>` (or `DPoP <token>`), as bytes ready to be copied
+    /// into a request head.
     let headerValue: [UInt8]
     /// Uptime (nanoseconds) after which the token must not be used.
     let expiresAt: UInt64
@@ -12,6 +13,8 @@ struct AccessToken: Sendable, CustomStringConvertible {
     /// Whether `lifetime` came from `expires_in`, the JWT's `exp` (when earlier) or the default.
     var lifetimeSource: TokenLifetime.Source = .expiresIn
     let scope: String?
+    /// A DPoP-bound token (RFC 9449): the `ath` every proof sent with it carries; nil for Bearer.
+    var proofHash: String? = nil
 
     var description: String { "AccessToken(<redacted>, lifetime: \(lifetime))" }
 

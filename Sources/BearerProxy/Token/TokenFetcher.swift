@@ -24,6 +24,8 @@ struct OAuthTokenFetcher: TokenFetching {
     let timeout: Duration
     var tlsMetrics: TLSHandshakeMetrics? = nil
     var clock: TokenClock = .system
+    /// The newest `DPoP-Nonce` the token endpoint sent (RFC 9449 §8), used in every later proof.
+    let dpopNonce = DPoPNonce()
 
     /// Token answers are small; anything larger is not a token response.
     static let maxResponseBytes = SizeLimits.tokenResponse
@@ -39,13 +41,16 @@ struct OAuthTokenFetcher: TokenFetching {
         }
     }
 
-    private func send(to url: EndpointURL, _ completion: @escaping @Sendable (Result<TokenGrant, TokenError>) -> Void) {
+    /// `nonceRetry`: this is the one retry after the endpoint asked for a DPoP nonce.
+    private func send(to url: EndpointURL, nonceRetry: Bool = false,
+                      _ completion: @escaping @Sendable (Result<TokenGrant, TokenError>) -> Void) {
         let request: TokenRequest.Prepared
         let endpoint: Endpoint
         do throws(TokenError) {
             let current = try credentials.load(now: clock.secondsSince1970()).get()
             request = try TokenRequest.prepare(parameters, endpoint: url, credentials: current,
-                                               now: clock.secondsSince1970(), jwtID: ClientAssertion.newJWTID())
+                                               now: clock.secondsSince1970(), jwtID: ClientAssertion.newJWTID(),
+                                               dpopNonce: dpopNonce.current)
             endpoint = Endpoint(host: url.host, port: url.port, tlsContext: url.isTLS ? try tls.current() : nil)
         } catch {
             completion(.failure(error))
@@ -55,22 +60,36 @@ struct OAuthTokenFetcher: TokenFetching {
         BufferedHTTPClient.send(
             request.bytes, to: endpoint, on: loop, resolver: resolver,
             timeout: timeout, maxResponseBytes: Self.maxResponseBytes, tlsMetrics: tlsMetrics
-        ) { result in
-            completion(Self.interpret(result, scrubber: scrubber))
+        ) { [self] result in
+            if parameters.dpop != nil, case .success(let response) = result {
+                // RFC 9449 §8.2: a server may send a new nonce with any answer; the newest is used.
+                if let nonce = response.head.firstValue(named: "dpop-nonce").map({ String(decoding: $0, as: UTF8.self) }),
+                   DPoPProver.isUsableNonce(nonce) {
+                    dpopNonce.update(nonce)
+                    // RFC 9449 §8: 400 use_dpop_nonce asks for the same request with the nonce in the
+                    // proof; once, so a server that never accepts cannot make a loop.
+                    if !nonceRetry, response.status == 400,
+                       TokenGrant.parseError(response.body, scrubber: scrubber).error == "use_dpop_nonce" {
+                        send(to: url, nonceRetry: true, completion)
+                        return
+                    }
+                }
+            }
+            completion(Self.interpret(result, scrubber: scrubber, dpop: parameters.dpop != nil || parameters.dpopProblem != nil))
         }
     }
 
     /// One place that turns an HTTP outcome into a grant or a classified failure. Text from the
     /// server passes through `scrubber`, so no echo of the credentials sent reaches a log or a caller.
     static func interpret(
-        _ result: Result<BufferedHTTPClient.Response, BufferedHTTPClient.Failure>, scrubber: EchoScrubber = .none
+        _ result: Result<BufferedHTTPClient.Response, BufferedHTTPClient.Failure>, scrubber: EchoScrubber = .none, dpop: Bool = false
     ) -> Result<TokenGrant, TokenError> {
         switch result {
         case .failure(let failure):
             return .failure(.unreachable(failure.description))
         case .success(let response) where response.status == 200:
             return Result { () throws(TokenError) in
-                var grant = try TokenGrant.parse(response.body, scrubber: scrubber)
+                var grant = try TokenGrant.parse(response.body, scrubber: scrubber, dpop: dpop)
                 grant.serverDate = response.head.firstValue(named: "date").flatMap { HTTPDate.parse(String(decoding: $0, as: UTF8.self)) }
                 return grant
             }

@@ -255,9 +255,10 @@ final class TokenProvider: Sendable {
         // A token is used for at least half its lifetime: a margin (with jitter) as long as the
         // lifetime would make every new token due at once and the timer ask again without pause.
         let refreshAt = expiresAt &- min(margin &+ jitter, lifetimeNanos / 2)
-        let headerValue = Array("Bearer \(grant.accessToken)".utf8)
+        let headerValue = Array("\(grant.isDPoP ? "DPoP" : "Bearer") \(grant.accessToken)".utf8)
         return .success(AccessToken(headerValue: headerValue, expiresAt: expiresAt, refreshAt: refreshAt, lifetime: lifetime,
-                                    lifetimeSource: source, scope: grant.scope))
+                                    lifetimeSource: source, scope: grant.scope,
+                                    proofHash: grant.isDPoP ? DPoPProver.accessTokenHash(grant.accessToken) : nil))
     }
 
     /// Expiry uses the local monotonic clock, so skew does not shorten or stretch a token; it is

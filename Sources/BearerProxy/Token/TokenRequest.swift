@@ -22,6 +22,10 @@ enum TokenRequest {
         var signingAlgorithm: JWSAlgorithm?
         /// client_secret_basic only: how id and secret are written before Base64.
         var basicEncoding: TokenConfig.BasicEncoding = .form
+        /// token.dpop: every token request carries a proof made with this key (RFC 9449 §5).
+        var dpop: DPoPProver? = nil
+        /// token.dpop is set but its key could not be set up: why (every request fails with it).
+        var dpopProblem: TokenError? = nil
     }
 
     /// What authenticates one request, read afresh for it (files may have been rotated).
@@ -46,10 +50,12 @@ enum TokenRequest {
         try prepare(parameters, endpoint: endpoint, credentials: credentials, now: now, jwtID: jwtID).bytes
     }
 
+    /// `dpopNonce`: the newest `DPoP-Nonce` the token endpoint gave (RFC 9449 §8), for the proof.
     static func prepare(
         _ parameters: Parameters, endpoint: EndpointURL, credentials: Credentials,
-        now: Double, jwtID: String
+        now: Double, jwtID: String, dpopNonce: String? = nil
     ) throws(TokenError) -> Prepared {
+        if let problem = parameters.dpopProblem { throw problem }
         var sensitive = credentials.secret.map { EchoScrubber.forms(ofSecret: $0.value) } ?? []
         var form: [(String, String)] = [("grant_type", "client_credentials")]
         if !parameters.scopes.isEmpty {
@@ -113,6 +119,12 @@ enum TokenRequest {
             form.append(("client_assertion_type", ClientAssertion.assertionType))
             sensitive += EchoScrubber.forms(ofAssertion: assertion.value)
             form.append(("client_assertion", assertion.value))
+        }
+        if let dpop = parameters.dpop {
+            // RFC 9449 §5: the proof for the token request itself; htu is the endpoint's URL.
+            let proof = try dpop.proof(method: "POST", url: endpoint.description, nonce: dpopNonce, now: now)
+            sensitive += EchoScrubber.forms(ofAssertion: proof)
+            fields.append(("DPoP", proof))
         }
         let body = Array(FormEncoding.encode(form).utf8)
         fields.append(("Content-Length", String(body.count)))

@@ -12,12 +12,15 @@ struct TokenGrant: Sendable, CustomStringConvertible {
     /// An `expires_in` that was sent but is no positive number of seconds (`0`, `-1`, `"soon"`),
     /// shortened for a log line; the lifetime then comes from the JWT or `default_lifetime`.
     var ignoredExpiresIn: String?
+    /// `token_type: DPoP`: the token is bound to the proxy's DPoP key (RFC 9449 §5).
+    var isDPoP = false
 
     var description: String { "TokenGrant(<redacted>)" }
 
     /// Parses the JSON body of a 200 answer. Rejects anything that cannot safely become a bearer
     /// header. Server text in errors passes through `scrubber` before anything else sees it.
-    static func parse(_ body: [UInt8], scrubber: EchoScrubber = .none) throws(TokenError) -> TokenGrant {
+    /// `dpop`: the request carried a DPoP proof, and only a DPoP-bound token will do.
+    static func parse(_ body: [UInt8], scrubber: EchoScrubber = .none, dpop: Bool = false) throws(TokenError) -> TokenGrant {
         guard let json = (try? JSONValue.parse(body))?.object else {
             throw .invalidResponse("body is not a JSON object")
         }
@@ -33,10 +36,19 @@ struct TokenGrant: Sendable, CustomStringConvertible {
         guard !token.isEmpty else {
             throw .unusable("access_token is empty")
         }
-        // RFC 6749 §7.1 / RFC 6750: we only know how to present bearer tokens. A DPoP-bound token
-        // (RFC 9449) or Google's `N_A` would be refused by the resource server every time.
-        if let type = json["token_type"]?.string, type.lowercased() != "bearer" {
-            throw .unusable("token_type is \"\(printable(type, limit: 32, scrubber))\", not Bearer")
+        // RFC 6749 §7.1: a token is presented as its type says. Bearer (RFC 6750) without
+        // token.dpop; DPoP (RFC 9449 §5) with it, where a Bearer answer means the server did not
+        // bind the token, and every resource server that requires DPoP would refuse it. Google's
+        // `N_A` and others cannot be presented at all.
+        let type = json["token_type"]?.string
+        if dpop {
+            guard let type, type.lowercased() == "dpop" else {
+                throw .unusable("token.dpop is set but the token endpoint answered token_type \"\(printable(type ?? "(none)", limit: 32, scrubber))\", "
+                    + "not DPoP: it did not bind the token to the proxy's key (RFC 9449 §5); check that this client is set up for DPoP")
+            }
+        } else if let type, type.lowercased() != "bearer" {
+            let hint = type.lowercased() == "dpop" ? " (a DPoP-bound token: set token.dpop)" : ""
+            throw .unusable("token_type is \"\(printable(type, limit: 32, scrubber))\", not Bearer\(hint)")
         }
         guard AccessToken.isValidBearerValue(token) else {
             throw .unusable("access_token contains a space, a control or a non-ASCII character, which a header field cannot carry")
@@ -58,7 +70,7 @@ struct TokenGrant: Sendable, CustomStringConvertible {
         }
         let jwt = JWTInspection(token)
         return TokenGrant(accessToken: token, expiresIn: expiresIn, scope: json["scope"]?.string,
-                          expiry: jwt?.number("exp"), issuedAt: jwt?.number("iat"), ignoredExpiresIn: ignored)
+                          expiry: jwt?.number("exp"), issuedAt: jwt?.number("iat"), ignoredExpiresIn: ignored, isDPoP: dpop)
     }
 
     /// RFC 6749 §5.2 error fields from a non-200 answer, when the body has them.

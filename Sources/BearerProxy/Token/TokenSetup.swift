@@ -6,6 +6,11 @@ struct TokenSetup {
     let locator: TokenEndpointLocator
     let fetcher: OAuthTokenFetcher
     let credentials: ClientCredentialSource
+    /// token.dpop: the key every proof of this profile is signed with (the token request's and
+    /// the upstream requests'). nil without token.dpop, or when the key could not be set up; then
+    /// `dpopProblem` says why and every token request fails with it.
+    let dpop: DPoPProver?
+    let dpopProblem: TokenError?
 
     /// `tlsMetrics` counts the handshakes with the token endpoint (the proxy's; none for `token`).
     init(config: TokenConfig, loop: EventLoop, resolver: AddressResolver, tlsMetrics: TLSHandshakeMetrics? = nil) {
@@ -30,11 +35,23 @@ struct TokenSetup {
                                     tlsMetrics: tlsMetrics, completion: completion)
         }
         credentials = ClientCredentialSource(config)
+        var prover: DPoPProver?
+        var problem: TokenError?
+        if let dpop = config.dpop {
+            do {
+                prover = try DPoPProver.make(dpop)
+            } catch {
+                problem = error
+            }
+        }
+        dpop = prover
+        dpopProblem = problem
         fetcher = OAuthTokenFetcher(
             parameters: TokenRequest.Parameters(
                 clientID: config.clientID, authMethod: config.authMethod, scopes: config.scopes,
                 audience: config.audience, resources: config.resources, extraParameters: config.extraParameters,
-                keyID: config.keyID, signingAlgorithm: config.signingAlgorithm, basicEncoding: config.basicEncoding),
+                keyID: config.keyID, signingAlgorithm: config.signingAlgorithm, basicEncoding: config.basicEncoding,
+                dpop: prover, dpopProblem: problem),
             locator: locator, credentials: credentials, tls: tls,
             loop: loop, resolver: resolver, timeout: timeout, tlsMetrics: tlsMetrics)
     }

@@ -92,7 +92,7 @@ struct TokenResponseTests {
         #expect(throws: TokenError.unusable(#"token_type is "N_A", not Bearer"#)) {
             try Self.grant(#"{"access_token":"t","token_type":"N_A"}"#)
         }
-        #expect(throws: TokenError.unusable(#"token_type is "DPoP", not Bearer"#)) {
+        #expect(throws: TokenError.unusable(#"token_type is "DPoP", not Bearer (a DPoP-bound token: set token.dpop)"#)) {
             try Self.grant(#"{"access_token":"t","token_type":"DPoP"}"#)
         }
         #expect(cannotBeAHeader.kind == .configuration)

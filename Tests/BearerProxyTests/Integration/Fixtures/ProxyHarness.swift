@@ -52,6 +52,10 @@ final class ProxyHarness: Sendable {
         var upstreamCertificate: UpstreamCertificate = .trusted
         /// The upstream demands a client certificate from the test CA.
         var upstreamRequiresClientCertificate = false
+        /// token.dpop with a key in `dpop.pem` (`dpopPublicKeyPEM`); with `dpopAtEndpoint` the
+        /// token endpoint checks the proofs and issues DPoP-bound tokens, else it answers Bearer.
+        var dpop = false
+        var dpopAtEndpoint = true
         /// The client certificate the proxy presents to the upstream (upstream.client_cert_file).
         var upstreamClientCertificate: UpstreamClientCertificate = .none
         /// Point `token.url` at a loopback port nothing listens on.
@@ -76,6 +80,9 @@ final class ProxyHarness: Sendable {
     let directory: String
     /// The test CA: it signs every server and client certificate of the harness.
     let certificateAuthority: CertificateAuthority
+    /// token.dpop: the public key of the proxy's proofs, and the token endpoint's checker.
+    let dpopPublicKeyPEM: String?
+    let tokenDPoP: DPoPChecker?
     /// federated_jwt: the assertion file the proxy reads (`WorkloadIssuer.write` replaces it).
     var assertionPath: String { directory + "/oauth-token" }
     /// token.client_secret_file when `secretInFile`.
@@ -179,6 +186,17 @@ final class ProxyHarness: Sendable {
         tokenEndpoint = try TestTokenEndpoint(tlsContext: tokenTLS, clientID: Self.clientID, clientSecret: Self.clientSecret,
                                               authentication: endpointAuthentication, authMethodsSupported: options.authMethodsSupported)
         tokenEndpoint.behave(options.tokenBehaviour)
+        if options.dpop {
+            let key = try JWSSigningKey.generate(.ecP256)
+            try Data(key.privateKeyPEM().utf8).write(to: URL(fileURLWithPath: directory + "/dpop.pem"))
+            credentialYAML += "  dpop: {key_file: dpop.pem}\n"
+            dpopPublicKeyPEM = try key.publicKeyPEM()
+            tokenDPoP = options.dpopAtEndpoint ? try DPoPChecker(publicKeyPEM: key.publicKeyPEM(), algorithm: .es256) : nil
+            if let tokenDPoP { tokenEndpoint.requireDPoP(tokenDPoP) }
+        } else {
+            dpopPublicKeyPEM = nil
+            tokenDPoP = nil
+        }
         if let issuer = options.metadataIssuer { tokenEndpoint.claimIssuer(issuer) }
         tokenEndpoint.delayAnswers(milliseconds: options.tokenDelayMilliseconds)
 

@@ -47,6 +47,8 @@ final class TestTokenEndpoint: Sendable {
         let seenJWTIDs = Locked<Set<String>>([])
         let delayMilliseconds = Atomic<Int>(0)
         let metadataIssuer = Locked<String?>(nil)
+        /// Set: token requests must carry a valid DPoP proof, and get DPoP-bound tokens.
+        let dpop = Locked<DPoPChecker?>(nil)
         init(secret: String) { self.secret = Locked(secret) }
     }
 
@@ -90,6 +92,19 @@ final class TestTokenEndpoint: Sendable {
                 return .json(status, #"{"error":"temporarily_unavailable"}"#, extraFields: [("Retry-After", "1")])
             case .issue(let expiresIn):
                 let form = Self.form(request.body)
+                let dpop = state.dpop.withLock { $0 }
+                if let dpop {
+                    switch dpop.check(request, method: "POST", url: "\(base)/oauth2/token", token: nil) {
+                    case .accepted: break
+                    case .needsNonce:
+                        // RFC 9449 §8: the server's nonce, asked for with 400 use_dpop_nonce.
+                        return .json(400, #"{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}"#,
+                                     extraFields: [("DPoP-Nonce", dpop.nonce.withLock { $0 } ?? "")])
+                    case .refused(let why):
+                        state.rejections.withLock { $0.append("DPoP: \(why)") }
+                        return .json(400, #"{"error":"invalid_dpop_proof","error_description":"\#(why)"}"#)
+                    }
+                }
                 if let problem = Self.authenticate(request, form: form, clientID: clientID, secret: state.secret.withLock { $0 },
                                                    authentication: authentication, audience: "\(base)/oauth2/token", state: state) {
                     state.rejections.withLock { $0.append(problem) }
@@ -113,7 +128,7 @@ final class TestTokenEndpoint: Sendable {
                     issued.append(token)
                     return token
                 }
-                return .json(200, #"{"access_token":"\#(token)","token_type":"Bearer","expires_in":\#(expiresIn)}"#,
+                return .json(200, #"{"access_token":"\#(token)","token_type":"\#(dpop == nil ? "Bearer" : "DPoP")","expires_in":\#(expiresIn)}"#,
                              extraFields: [("Cache-Control", "no-store")])
             }
         }
@@ -193,6 +208,11 @@ final class TestTokenEndpoint: Sendable {
             result[decode(parts[0]), default: []].append(parts.count > 1 ? decode(parts[1]) : "")
         }
         return result
+    }
+
+    /// From now on, token requests need a DPoP proof that `checker` accepts (RFC 9449 §5).
+    func requireDPoP(_ checker: DPoPChecker) {
+        state.dpop.withLock { $0 = checker }
     }
 
     func behave(_ behaviour: Behaviour) {

@@ -94,6 +94,32 @@ final class TestUpstream: Sendable {
         .response(.text(200, "target=\(request.target)"))
     }
 
+    /// A resource server that takes DPoP-bound tokens (RFC 9449 §7): `Authorization: DPoP` and a
+    /// proof for this method and URL (`origin` + the path), else 401 with a `DPoP` challenge; a
+    /// nonce it wants comes back in `DPoP-Nonce` with `use_dpop_nonce`.
+    static func checksDPoP(_ checker: DPoPChecker, origin: String) -> Responder {
+        { request in
+            let authorization = request.values(of: "authorization")
+            guard authorization.count == 1, authorization[0].hasPrefix("DPoP ") else {
+                return .response(LocalResponse(status: 401, headerFields: [("WWW-Authenticate", #"DPoP error="invalid_token""#)],
+                                               body: Array("authorization: \(authorization)".utf8)))
+            }
+            let path = String(request.target.prefix { $0 != "?" })
+            switch checker.check(request, method: request.method, url: origin + path, token: String(authorization[0].dropFirst(5))) {
+            case .accepted:
+                return .response(.text(200, "dpop ok"))
+            case .needsNonce:
+                return .response(LocalResponse(status: 401, headerFields: [
+                    ("WWW-Authenticate", #"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#),
+                    ("DPoP-Nonce", checker.nonce.withLock { $0 } ?? ""),
+                ]))
+            case .refused(let why):
+                return .response(LocalResponse(status: 401, headerFields: [("WWW-Authenticate", #"DPoP error="invalid_token""#)],
+                                               body: Array(why.utf8)))
+            }
+        }
+    }
+
     /// A resource server that checks certificate binding (RFC 8705 §3.2): a token with
     /// `cnf.x5t#S256` is accepted only on a connection whose client certificate has that
     /// thumbprint, else 401 invalid_token.
