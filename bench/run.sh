@@ -13,7 +13,7 @@
 # VmHWM, reset before each run through /proc/PID/clear_refs (nginx: summed over its processes).
 #
 # usage: bench/run.sh [-r ROUNDS] [-d SECONDS] [-c "CASES"] [--no-build] [--no-chart] [--counts]
-#   cases: small64 small256 small4 small64log idle1000 newconn large256 upload256 (default: all, in this order:
+#   cases: small64 small256 small4 small64log idle1000 newconn dpop large256 upload256 (default: all, in this order:
 #          RSS is what the process holds, and heap taken by 1 MiB transfers is kept afterwards,
 #          so the cases that report idle memory run before the big ones)
 #   --counts: after the rounds of each case, one more run per proxy under `perf stat` that counts
@@ -28,7 +28,7 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
-CASES=${CASES:-"small64 small256 small4 small64log idle1000 newconn large256 upload256"}
+CASES=${CASES:-"small64 small256 small4 small64log idle1000 newconn dpop large256 upload256"}
 BUILD=1; CHART=1; COUNTS=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 for c in $CASES; do
-  case $c in small64|small256|small4|small64log|large256|upload256|idle1000|newconn) ;; *) echo "run.sh: unknown case $c" >&2; exit 2 ;; esac
+  case $c in small64|small256|small4|small64log|large256|upload256|idle1000|newconn|dpop) ;; *) echo "run.sh: unknown case $c" >&2; exit 2 ;; esac
 done
 TOKEN_LIFETIME=${TOKEN_LIFETIME:-120}
 REFRESH_MARGIN=10
@@ -55,6 +55,11 @@ UP=${UP_PORT:-18443}; TOK=${TOK_PORT:-18444}; SINK=${SINK_PORT:-18445}; NGX=${NG
 # with the shipped defaults (no pool or log settings: log.level info, access log on).
 NGXL=${NGXL_PORT:-18083}; BPL=${BPL_PORT:-18084}; TOKL=${TOKL_PORT:-18446}
 WITH_LOG=0; case " $CASES " in *" small64log "*) WITH_LOG=1 ;; esac
+# dpop: small64 through a bearer-proxy with token.dpop (a signed proof per request), its own token
+# server answering token_type DPoP; nginx, which has no DPoP, is the same reference as small64, so
+# the case's CPU minus small64's is what a proof costs.
+BPD=${BPD_PORT:-18085}; TOKD=${TOKD_PORT:-18447}
+WITH_DPOP=0; case " $CASES " in *" dpop "*) WITH_DPOP=1 ;; esac
 IDLE_CONNS=1000
 
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
@@ -81,7 +86,7 @@ fi
 [ -x "$bin" ] || die "no $bin (run without --no-build)"
 
 # --- ports must be free ----------------------------------------------------------------------
-ports="$UP $TOK $SINK $NGX $BP"; [ "$WITH_LOG" = 1 ] && ports+=" $NGXL $BPL $TOKL"
+ports="$UP $TOK $SINK $NGX $BP"; [ "$WITH_LOG" = 1 ] && ports+=" $NGXL $BPL $TOKL"; [ "$WITH_DPOP" = 1 ] && ports+=" $BPD $TOKD"
 for p in $ports; do
   if [ -n "$(ss -Htln "sport = :$p")" ]; then
     die "port $p is in use on this machine ($(ss -Htlnp "sport = :$p" | head -1)); set UP_PORT/TOK_PORT/SINK_PORT/NGX_PORT/BP_PORT"
@@ -135,7 +140,7 @@ http {
   # server's in ".c2ln" (same length, so both proxies forward headers of the same size).
   map \$http_authorization \$bench_from { "~\\.cmVm\$" nginx; default bearer-proxy; }
   log_format upload '\$status \$content_length \$request_length \$bench_from';
-  map \$http_authorization \$bench_signed { "~^Bearer ." 1; default 0; }
+  map \$http_authorization \$bench_signed { "~^(Bearer|DPoP) ." 1; default 0; }
   upstream sink { server 127.0.0.1:$SINK; keepalive 16; }
   server {
     listen 127.0.0.1:$UP ssl;
@@ -261,6 +266,12 @@ CONF
   "$bin" check-config --config proxy-log.conf >>"$rdir/check-config.log" 2>&1 || die "bearer-proxy check-config (defaults) failed"
 fi
 
+if [ "$WITH_DPOP" = 1 ]; then
+  sed -e "s/^listen: 127.0.0.1:$BP\$/listen: 127.0.0.1:$BPD/" -e "s#url: https://localhost:$TOK/token#url: https://localhost:$TOKD/token#" \
+      -e "s/^  refresh_margin: .*/&\n  dpop: {algorithm: ES256}/" proxy.conf > proxy-dpop.conf
+  "$bin" check-config --config proxy-dpop.conf >>"$rdir/check-config.log" 2>&1 || die "bearer-proxy check-config (dpop) failed"
+fi
+
 # --- start the peers -----------------------------------------------------------------------------
 wait_http() { # url [curl args...]: up to 10 s for a 2xx
   local url=$1; shift
@@ -288,15 +299,27 @@ if [ "$WITH_LOG" = 1 ]; then
   wait_http "http://127.0.0.1:$BPL/small" || die "bearer-proxy (defaults) did not answer on :$BPL"
 fi
 
+if [ "$WITH_DPOP" = 1 ]; then
+  python3 "$here/token_server.py" 127.0.0.1 $TOKD leaf.pem leaf.key bench secret-for-bench "$TOKEN_LIFETIME" DPoP \
+    2>"$rdir/token_server-dpop.log" & pids+=($!)
+  wait_http "https://127.0.0.1:$TOKD/count" --cacert ca.pem || die "DPoP token server did not answer"
+  "$bin" --config proxy-dpop.conf 2>"$rdir/bearer-proxy-dpop.log" & bpd_pid=$!; pids+=($bpd_pid)
+  wait_http "http://127.0.0.1:$BPD/small" || die "bearer-proxy (dpop) did not answer on :$BPD (see $rdir/bearer-proxy-dpop.log)"
+  auth=$(curl -sf --max-time 5 "http://127.0.0.1:$BPD/auth") || die "bearer-proxy (dpop): /auth failed"
+  [[ $auth == "DPoP "?* ]] || die "bearer-proxy (dpop): upstream saw Authorization '$auth'"
+fi
+
 ngx_pids() { local m; m=$(cat "$out/${1:-ref}.pid"); echo "$m" $(pgrep -P "$m"); }
 pids_of() { # proxy [case]
   if [ "${2:-}" = small64log ]; then
     if [ "$1" = nginx ]; then ngx_pids ref-log; else echo "$bpl_pid"; fi
+  elif [ "${2:-}" = dpop ] && [ "$1" != nginx ]; then echo "$bpd_pid"
   elif [ "$1" = nginx ]; then ngx_pids; else echo "$bp_pid"; fi
 }
 port_of() { # proxy [case]
   if [ "${2:-}" = small64log ]; then
     if [ "$1" = nginx ]; then echo $NGXL; else echo $BPL; fi
+  elif [ "${2:-}" = dpop ] && [ "$1" != nginx ]; then echo $BPD
   elif [ "$1" = nginx ]; then echo $NGX; else echo $BP; fi
 }
 cpu_ms() { local t=0 a; for p in "$@"; do read -r -a a < "/proc/$p/stat"; t=$((t + a[13] + a[14])); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
@@ -332,7 +355,7 @@ printf 'case\tproxy\tround\tcpu_ms\thwm_kib\trss_after_kib\tidle_rss_kib\tidle_r
 # see their caller's locals).
 case_load() {
   case $1 in
-    small64|small64log|idle1000|newconn) conns=64 ;;
+    small64|small64log|idle1000|newconn|dpop) conns=64 ;;
     small4) conns=4 ;;  # the load a sidecar most often sees
     *) conns=256 ;;
   esac

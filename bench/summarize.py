@@ -19,6 +19,7 @@ CASE_TITLES = {
     "upload256": "1 MiB up, 256 conns",
     "idle1000": "small 64 + 1000 idle",
     "newconn": "new conn per request, 64",
+    "dpop": "small 64, DPoP proof per request",
 }
 PROXIES = ("nginx", "bearer-proxy")
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
@@ -176,6 +177,12 @@ for c in ("large256", "upload256"):
             target(f"{CASE_TITLES[c]}: throughput >= 0.9x", f"{r['rps']:.2f}x", r["rps"] >= 0.9, "" if r["rps"] >= 0.9 else f"short by {(0.9 - r['rps']) * 100:.0f} points")
         h = summary[c]["bearer-proxy"]["hwm_mib"]
         target(f"{CASE_TITLES[c]}: peak RSS < 64 MiB", f"{h:.1f} MiB", h < 64, "" if h < 64 else f"over by {h - 64:.1f} MiB")
+if "dpop" in summary and "small64" in summary:
+    # What a DPoP proof (one ES256 signature and its JSON) costs per request, against small64's
+    # bearer-proxy in the same run; nginx is the same reference in both cases.
+    d, b = summary["dpop"]["bearer-proxy"]["cpu_per_1k"], summary["small64"]["bearer-proxy"]["cpu_per_1k"]
+    if d is not None and b is not None:
+        target("DPoP: CPU per request over plain small64 (us)", f"{(d - b):.1f}", True, "one proof per request")
 target("idle RSS < 16 MiB (right after start)", f"{mem[0][1]:.1f} MiB", mem[0][1] < 16, "" if mem[0][1] < 16 else f"over by {mem[0][1] - 16:.1f} MiB")
 if "idle1000" in summary and summary["idle1000"]["bearer-proxy"]["idle_rss_mib"] is not None:
     v = summary["idle1000"]["bearer-proxy"]["idle_rss_mib"]

@@ -10,6 +10,8 @@ import base64, http.server, json, ssl, sys, threading, time
 
 host, port, cert, key, client_id, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 lifetime = int(sys.argv[7]) if len(sys.argv) > 7 else 3600
+# "DPoP" for the dpop case: the proxy then requires a DPoP-bound token (its proofs are not checked here).
+token_type = sys.argv[8] if len(sys.argv) > 8 else "Bearer"
 count = 0
 times = []  # wall-clock time of each successful token request
 lock = threading.Lock()
@@ -52,7 +54,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         now = int(time.time())
         header = b64url(json.dumps({"alg": "none", "typ": "at+jwt"}).encode())
         payload = b64url(json.dumps({"sub": client_id, "iat": now, "exp": now + lifetime}).encode())
-        self.send_json(200, {"access_token": f"{header}.{payload}.c2ln", "token_type": "Bearer", "expires_in": lifetime})
+        self.send_json(200, {"access_token": f"{header}.{payload}.c2ln", "token_type": token_type, "expires_in": lifetime})
 
 
 server = http.server.ThreadingHTTPServer((host, port), Handler)

@@ -24,12 +24,12 @@ final class DPoPNonce: Sendable {
 /// profile keeps the prover.
 final class DPoPProver: Sendable {
     let algorithm: JWSAlgorithm
-    private let key: JWSSigningKey
+    private let signer: JWSSigner
     /// base64url of the JOSE header, and the "." after it.
     private let encodedHeader: String
 
     init(key: JWSSigningKey, algorithm: JWSAlgorithm) throws(TLSError) {
-        self.key = key
+        signer = try JWSSigner(key: key, algorithm: algorithm)
         self.algorithm = algorithm
         let jwk: String
         switch try key.publicParameters() {
@@ -72,7 +72,7 @@ final class DPoPProver: Sendable {
         payload += "}"
         let input = encodedHeader + Base64URL.encode(Array(payload.utf8))
         do {
-            return input + "." + Base64URL.encode(try key.sign(Array(input.utf8), algorithm: algorithm))
+            return input + "." + Base64URL.encode(try signer.sign(Array(input.utf8)))
         } catch {
             throw .credentials("cannot sign the DPoP proof: \(error.reason)")
         }
@@ -91,6 +91,7 @@ final class DPoPProver: Sendable {
     }
 
     static func withoutQuery(_ url: String) -> String {
-        String(url.prefix { $0 != "?" && $0 != "#" })
+        guard let end = url.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) else { return url }
+        return String(url[..<end])
     }
 }

@@ -71,6 +71,9 @@ public enum TokenProbe {
                 lines.append("lifetime: unusable (\(error))")
                 usable = false
             }
+            if grant.isDPoP {
+                lines.append("token type: DPoP (bound to the proxy's proof key; sent as Authorization: DPoP with a proof per request)")
+            }
             if let jwt = JWTInspection(grant.accessToken) {
                 lines.append("JWT header: \(JWTInspection.text(jwt.header))")
                 lines.append("JWT claims: \(JWTInspection.text(jwt.claims))")
