@@ -8,9 +8,10 @@ extension Integration {
     /// check every proof field by field with the public key of the proxy's `dpop.key_file`.
     @Suite("DPoP: sender-constrained tokens")
     struct DPoP {
-        static func harness(endpointNonce: String? = nil) throws -> (ProxyHarness, DPoPChecker) {
+        static func harness(endpointNonce: String? = nil, log: CapturingLogHandler.Buffer? = nil) throws -> (ProxyHarness, DPoPChecker) {
             var options = ProxyHarness.Options()
             options.dpop = true
+            if let log { options.logger = CapturingLogHandler.logger(into: log) }
             let harness = try ProxyHarness(options)
             if let endpointNonce { harness.tokenDPoP?.nonce.withLock { $0 = endpointNonce } }
             let upstream = try DPoPChecker(publicKeyPEM: harness.dpopPublicKeyPEM!, algorithm: .es256)
@@ -20,7 +21,8 @@ extension Integration {
 
         @Test("the token request and every upstream request carry a proof (htm, htu without query, ath, a new jti each); the client's own DPoP field is removed")
         func proofs() async throws {
-            let (harness, upstream) = try Self.harness()
+            let log = CapturingLogHandler.Buffer()
+            let (harness, upstream) = try Self.harness(log: log)
             defer { harness.stop() }
             try await harness.waitForToken()
             #expect(harness.tokenEndpoint.rejections == [])
@@ -36,6 +38,11 @@ extension Integration {
             let token = try #require(harness.tokenEndpoint.issuedTokens.first)
             #expect(harness.upstream.requests.first?.values(of: "authorization") == ["DPoP \(token)"])
             #expect(harness.upstream.requests.first?.values(of: "dpop").contains("forged.by.client") == false)
+            // No log line carries a proof (nor the token: see the access-log tests).
+            for proof in harness.upstream.requests.flatMap({ $0.values(of: "dpop") }) {
+                #expect(!log.text.contains(String(proof.split(separator: ".")[2])))
+            }
+            #expect(!log.text.contains(token))
         }
 
         @Test("nonces on both sides: the endpoint's 400 use_dpop_nonce and the upstream's 401 use_dpop_nonce are each answered by one retry, and the nonce is kept")
