@@ -7,11 +7,11 @@ import BearerSync
 /// that setup (fetching the digest and signature implementations, a key context) costs more than
 /// an ECDSA P-256 signature itself. Here it is done once, into a template that each signature
 /// copies (`EVP_MD_CTX_copy_ex`), so a signature costs little more than the signing.
-public final class JWSSigner: @unchecked Sendable {  // `template` is only read, by copies made under `lock`
+public final class JWSSigner: Sendable {
     public let algorithm: JWSAlgorithm
     private let key: JWSSigningKey
-    private let template: DigestContext
-    private let lock = Locked(())
+    /// Only copied from, one copy at a time.
+    private let template: Locked<DigestContext>
 
     public init(key: JWSSigningKey, algorithm: JWSAlgorithm) throws(TLSError) {
         guard key.supports(algorithm) else {
@@ -19,20 +19,21 @@ public final class JWSSigner: @unchecked Sendable {  // `template` is only read,
         }
         self.key = key
         self.algorithm = algorithm
-        template = try DigestContext()
+        let context = try DigestContext()
         OpenSSLErrorQueue.clear()
         var keyContext: OpaquePointer? = nil
-        guard EVP_DigestSignInit(template.pointer, &keyContext, EVP_sha256(), nil, key.key.pointer) == 1 else {
+        guard EVP_DigestSignInit(context.pointer, &keyContext, EVP_sha256(), nil, key.key.pointer) == 1 else {
             throw OpenSSLErrorQueue.error(.configuration, "cannot start \(algorithm.rawValue) signature")
         }
         if algorithm == .ps256 { try JWSVerifier.configurePSS(keyContext) }
+        template = Locked(context)
     }
 
     /// The JWS signature of `input`, in the form RFC 7518 puts in the third part (before base64url).
     public func sign(_ input: [UInt8]) throws(TLSError) -> [UInt8] {
         let context = try DigestContext()
         OpenSSLErrorQueue.clear()
-        let copied = lock.withLock { _ in EVP_MD_CTX_copy_ex(context.pointer, template.pointer) }
+        let copied = template.withLock { EVP_MD_CTX_copy_ex(context.pointer, $0.pointer) }
         guard copied == 1 else { throw OpenSSLErrorQueue.error(.configuration, "cannot copy the signing context") }
         var length = 0
         let bytes = input.isEmpty ? [0] : input

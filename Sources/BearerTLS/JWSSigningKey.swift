@@ -83,31 +83,8 @@ public final class JWSSigningKey: @unchecked Sendable {  // no lock: immutable a
     /// The JWS signature of `input` (the ASCII of `header.payload`), in the form RFC 7518 puts
     /// in the third JWS part (before base64url).
     public func sign(_ input: [UInt8], algorithm: JWSAlgorithm) throws(TLSError) -> [UInt8] {
-        guard supports(algorithm) else {
-            throw TLSError(kind: .configuration, reason: "\(algorithm.rawValue) needs a different key type than \(keyType.rawValue)")
-        }
-        let context = try DigestContext()
-        OpenSSLErrorQueue.clear()
-        var keyContext: OpaquePointer? = nil
-        guard EVP_DigestSignInit(context.pointer, &keyContext, EVP_sha256(), nil, key.pointer) == 1 else {
-            throw OpenSSLErrorQueue.error(.configuration, "cannot start \(algorithm.rawValue) signature")
-        }
-        if algorithm == .ps256 {
-            try JWSVerifier.configurePSS(keyContext)
-        }
-        var length = 0
-        let bytes = input.isEmpty ? [0] : input
-        var signature: [UInt8] = []
-        let status: Int32 = bytes.withUnsafeBufferPointer { data in
-            guard EVP_DigestSign(context.pointer, nil, &length, data.baseAddress, input.count) == 1 else { return 0 }
-            signature = [UInt8](repeating: 0, count: length)
-            return EVP_DigestSign(context.pointer, &signature, &length, data.baseAddress, input.count)
-        }
-        guard status == 1 else {
-            throw OpenSSLErrorQueue.error(.configuration, "\(algorithm.rawValue) signature failed")
-        }
-        signature.removeSubrange(length...)
-        return algorithm == .es256 ? try ECDSASignature.joseForm(fromDER: signature) : signature
+        // One signature: a signer made for it (a caller that signs often keeps its `JWSSigner`).
+        try JWSSigner(key: self, algorithm: algorithm).sign(input)
     }
 
     private static func groupName(_ key: PrivateKey) -> String? {

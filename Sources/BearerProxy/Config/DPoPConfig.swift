@@ -21,22 +21,28 @@ public struct DPoPConfig: Sendable, Equatable {
             return algorithm
         } ?? .es256
         guard let path = try section.string("key_file") else { return DPoPConfig(algorithm: algorithm) }
-        let resolved = files.resolve(path)
-        let key: JWSSigningKey
-        switch ConfigFiles.contents(of: resolved, limit: SizeLimits.pemFile) {
-        case .failure(let failure):
-            throw section.error("key_file", failure.message)
-        case .success(let contents):
-            do {
-                key = try JWSSigningKey(pem: String(decoding: contents, as: UTF8.self))
-            } catch {
-                // Only OpenSSL's reason, never the file's contents.
-                throw section.error("key_file", "\(resolved) is not a usable RSA or EC P-256 PEM private key (\(error.reason))")
-            }
-        }
+        let (resolved, key) = try section.signingKey(path, key: "key_file", files: files)
         guard key.supports(algorithm) else {
             throw section.error("algorithm", "\(algorithm.rawValue) does not fit the \(key.keyType.rawValue) key in key_file")
         }
         return DPoPConfig(keyFile: resolved, algorithm: algorithm)
+    }
+}
+
+extension ConfigMapping {
+    /// The PEM private key at `path` (named by `key`), resolved and parsed to fail at load; it is
+    /// read again when used. Errors give only OpenSSL's reason, never the file's contents.
+    func signingKey(_ path: String, key: String, files: ConfigFiles) throws(ConfigError) -> (path: String, key: JWSSigningKey) {
+        let resolved = files.resolve(path)
+        switch ConfigFiles.contents(of: resolved, limit: SizeLimits.pemFile) {
+        case .failure(let failure):
+            throw error(key, failure.message)
+        case .success(let contents):
+            do {
+                return (resolved, try JWSSigningKey(pem: String(decoding: contents, as: UTF8.self)))
+            } catch {
+                throw self.error(key, "\(resolved) is not a usable RSA or EC P-256 PEM private key (\(error.reason))")
+            }
+        }
     }
 }

@@ -155,19 +155,7 @@ extension TokenConfig {
             throw ConfigError(source: section.source, line: nil, key: section.keyPath("private_key_file"),
                               message: "required key is missing (auth_method: private_key_jwt signs with this key)")
         }
-        let resolved = files.resolve(path)
-        let key: JWSSigningKey
-        switch ConfigFiles.contents(of: resolved, limit: maxPEMFileSize) {
-        case .failure(let failure):
-            throw section.error("private_key_file", failure.message)
-        case .success(let contents):
-            do {
-                key = try JWSSigningKey(pem: String(decoding: contents, as: UTF8.self))
-            } catch {
-                // Only OpenSSL's reason, never the file's contents.
-                throw section.error("private_key_file", "\(resolved) is not a usable RSA or EC P-256 PEM private key (\(error.reason))")
-            }
-        }
+        let (resolved, key) = try section.signingKey(path, key: "private_key_file", files: files)
         let algorithm = try section.value("signing_alg") { text throws(InvalidValue) in
             guard let algorithm = JWSAlgorithm(rawValue: text) else {
                 throw InvalidValue("must be RS256, PS256 or ES256")
