@@ -7,7 +7,7 @@ ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${SWIFT_IMAGE} AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev libyaml-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev libyaml-dev libhiredis-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Manifest first: a code-only change does not invalidate the dependency resolution layer.
 COPY Package.swift ./
@@ -15,7 +15,7 @@ RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
 COPY scripts/build-release.sh ./scripts/
-# Swift's runtime, OpenSSL, libyaml and libstdc++ linked in (the script says why and checks it):
+# Swift's runtime, OpenSSL, libyaml, hiredis and libstdc++ linked in (the script says why and checks it):
 # the binary needs only glibc where it runs.
 RUN scripts/build-release.sh .build \
     && install -D -s .build/release/bearer-proxy /out/bearer-proxy

@@ -27,6 +27,12 @@ let package = Package(
             name: "CYAML",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // hiredis from the system (Debian: libhiredis-dev), for the Redis protocol only; no pkgConfig,
+        // as above.
+        .systemLibrary(
+            name: "CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         // Linux epoll (sys/epoll.h), which the Glibc module does not import; no library to link.
         .systemLibrary(name: "CEpoll"),
         // One-line forwarders for the OpenSSL macros Swift cannot import. No logic.
@@ -41,10 +47,13 @@ let package = Package(
             name: "BearerTLS",
             dependencies: ["COpenSSL", "COpenSSLShims", "BearerSync"]
         ),
+        // The only Swift module that imports hiredis: RESP commands and replies, no I/O.
+        .target(name: "BearerRedis", dependencies: ["CHiredis"]),
         .target(
             name: "BearerProxy",
             dependencies: [
                 "BearerTLS",
+                "BearerRedis",
                 "BearerSync",
                 .product(name: "Logging", package: "swift-log"),
                 "CYAML",
@@ -74,7 +83,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BearerTLSTests", dependencies: ["BearerTLS", "BearerSync"]),
-        .testTarget(name: "BearerProxyTests", dependencies: ["BearerProxy", "BearerTLS", "BearerSync"]),
+        .testTarget(name: "BearerRedisTests", dependencies: ["BearerRedis"]),
+        .testTarget(name: "BearerProxyTests", dependencies: ["BearerProxy", "BearerTLS", "BearerRedis", "BearerSync"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,8 @@
 #
 # Linked in statically:
 #   - Swift's runtime, Dispatch and FoundationEssentials (--static-swift-stdlib);
-#   - OpenSSL (libssl.a, libcrypto.a from libssl-dev), libyaml (libyaml-dev) and libstdc++.
+#   - OpenSSL (libssl.a, libcrypto.a from libssl-dev), libyaml (libyaml-dev), hiredis
+#     (libhiredis-dev) and libstdc++.
 # Why: each shared library costs resident memory in every process that maps it, whatever it
 # uses of it: the loader reads its whole symbol and relocation tables, and the kernel maps code
 # in 64 KiB windows. Linked in, only the objects the proxy uses are there, their relocations are
@@ -15,7 +16,7 @@
 # reach a container image anyway. `bearer-proxy --version` names the OpenSSL it carries; image
 # scanners see only the image's libssl3 package, not this copy.
 #
-# How: the module maps ask for -lssl, -lcrypto and -lyaml, and the Swift toolchain adds -lstdc++.
+# How: the module maps ask for -lssl, -lcrypto, -lyaml and -lhiredis, and the Swift toolchain adds -lstdc++.
 # The linker takes, in each search directory in turn, the shared library before the archive, so
 # a directory holding only the archives goes first on the search path. The end checks that no
 # shared copy slipped in, so a missing archive fails the build instead of quietly linking .so files.
@@ -28,10 +29,10 @@ archives=$(cd "$build_path/static-libs" && pwd)
 
 # clang searches the same directories the linker will (multiarch included) and prints the bare
 # name when it finds nothing.
-for lib in libssl.a libcrypto.a libyaml.a libstdc++.a; do
+for lib in libssl.a libcrypto.a libyaml.a libhiredis.a libstdc++.a; do
   found=$(clang -print-file-name="$lib")
   if [ "$found" = "$lib" ] || [ ! -f "$found" ]; then
-    echo "build-release.sh: $lib not found (Debian: apt-get install libssl-dev libyaml-dev libstdc++-12-dev)" >&2
+    echo "build-release.sh: $lib not found (Debian: apt-get install libssl-dev libyaml-dev libhiredis-dev libstdc++-12-dev)" >&2
     exit 1
   fi
   ln -sfn "$found" "$archives/$lib"
@@ -42,7 +43,7 @@ swift build -c release --static-swift-stdlib --build-path "$build_path" --produc
 
 bin="$build_path/release/bearer-proxy"
 shared=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
-for lib in libssl libcrypto libyaml libstdc++; do
+for lib in libssl libcrypto libyaml libhiredis libstdc++; do
   case " $shared" in
     *" $lib."*) echo "build-release.sh: $bin still needs $lib as a shared library (needs: $shared)" >&2; exit 1 ;;
   esac

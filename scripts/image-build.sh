@@ -67,7 +67,7 @@ slim_pid=$!
 # What swift-frontend, swift-build and the linker need (ldd of /opt/swift/usr/bin), plus the
 # project's own build dependencies and git for package resolution.
 bootstrap "$WORK/builder" \
-  --include=binutils,libc6-dev,libgcc-12-dev,libstdc++-12-dev,libcurl4,libxml2,libsqlite3-0,libncurses6,libedit2,zlib1g-dev,libssl-dev,libyaml-dev,git,ca-certificates
+  --include=binutils,libc6-dev,libgcc-12-dev,libstdc++-12-dev,libcurl4,libxml2,libsqlite3-0,libncurses6,libedit2,zlib1g-dev,libssl-dev,libyaml-dev,libhiredis-dev,git,ca-certificates
 wait "$slim_pid"
 # The toolchain arrives as a volume at /opt/swift; make it look installed, as in the official image.
 for tool in swift swiftc swift-build swift-package swift-frontend swift-driver clang clang++ ld.lld lld; do
