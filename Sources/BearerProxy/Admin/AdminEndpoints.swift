@@ -47,12 +47,14 @@ enum AdminEndpoints {
 enum AdminValue: Sendable, Equatable {
     case string(String)
     case number(Int)
+    case bool(Bool)
     case object([(String, AdminValue)])
 
     var text: String {
         switch self {
         case .string(let value): return "\"\(JSONText.escaped(value))\""
         case .number(let value): return String(value)
+        case .bool(let value): return value ? "true" : "false"
         case .object(let members):
             return "{" + members.map { "\"\(JSONText.escaped($0.0))\":" + $0.1.text }.joined(separator: ",") + "}"
         }

@@ -6,7 +6,7 @@ extension TokenConfig {
         "private_key_file", "key_id", "signing_alg", "client_cert_file", "client_key_file", "assertion_file",
         "scopes", "audience", "resource", "extra_params",
         "ca_file", "insecure_http", "insecure_skip_verify", "timeout", "refresh_margin", "default_lifetime", "min_request_interval",
-        "basic_encoding", "dpop",
+        "basic_encoding", "dpop", "shared_cache",
     ]
     /// Secret files hold one line; anything bigger is the wrong file.
     static let maxSecretFileSize = SizeLimits.secretFile
@@ -101,6 +101,10 @@ extension TokenConfig {
         if let dpopSection = try section.mapping("dpop", allowedKeys: DPoPConfig.keys) {
             dpop = try DPoPConfig.load(dpopSection, files: files)
         }
+        var sharedCache: SharedCacheConfig?
+        if let cacheSection = try section.mapping("shared_cache", allowedKeys: SharedCacheConfig.keys) {
+            sharedCache = try SharedCacheConfig.load(cacheSection, files: files)
+        }
         let extra = try section.stringPairs("extra_params") ?? []
         for (name, _) in extra where reservedParameters.contains(name) || name.isEmpty {
             throw section.error("extra_params", "\"\(name)\" is set by bearer-proxy itself; use the matching token key instead")
@@ -132,7 +136,8 @@ extension TokenConfig {
             defaultLifetime: try section.duration("default_lifetime", atLeast: minimumLifetime) ?? defaultDefaultLifetime,
             minRequestInterval: try section.duration("min_request_interval", allowZero: true) ?? defaultMinRequestInterval,
             basicEncoding: basicEncoding ?? .form,
-            dpop: dpop)
+            dpop: dpop,
+            sharedCache: sharedCache)
     }
 
     /// Keys that belong to another method are an error rather than silently unused.

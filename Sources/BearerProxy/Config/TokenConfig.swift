@@ -60,6 +60,8 @@ public struct TokenConfig: Sendable, Equatable {
     public var basicEncoding: BasicEncoding
     /// DPoP (RFC 9449): proofs with the token request and every upstream request; nil: Bearer.
     public var dpop: DPoPConfig?
+    /// One token for the fleet through Redis; nil: each proxy fetches its own.
+    public var sharedCache: SharedCacheConfig?
 
     public enum BasicEncoding: String, Sendable, Equatable, CaseIterable {
         /// Form-encoded first (RFC 6749 §2.3.1), as the OAuth specification requires.
@@ -93,9 +95,11 @@ public struct TokenConfig: Sendable, Equatable {
         defaultLifetime: Duration = TokenConfig.defaultDefaultLifetime,
         minRequestInterval: Duration = TokenConfig.defaultMinRequestInterval,
         basicEncoding: BasicEncoding = .form,
-        dpop: DPoPConfig? = nil
+        dpop: DPoPConfig? = nil,
+        sharedCache: SharedCacheConfig? = nil
     ) {
         self.dpop = dpop
+        self.sharedCache = sharedCache
         self.minRequestInterval = minRequestInterval
         self.basicEncoding = basicEncoding
         self.url = url

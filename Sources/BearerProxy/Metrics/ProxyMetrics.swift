@@ -31,6 +31,7 @@ public final class ProxyMetrics: Sendable {
     /// reload that keeps a name keeps counting on the same series.
     private let byRoute: Locked<[String: RequestMetrics]>
     private let byProfile = Locked<[String: TokenMetrics]>([:])
+    private let sharedCaches = Locked<[String: SharedCacheMetrics]>([:])
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -61,6 +62,17 @@ public final class ProxyMetrics: Sendable {
             if let metrics = known[label] { return metrics }
             let metrics = RequestMetrics(route: label, factory: factory)
             known[label] = metrics
+            return metrics
+        }
+    }
+
+    /// The shared-cache metrics of the profile `name`, kept across reloads like the others.
+    func sharedCache(profile name: String) -> SharedCacheMetrics {
+        let factory = self.factory
+        return sharedCaches.withLock { known in
+            if let metrics = known[name] { return metrics }
+            let metrics = SharedCacheMetrics(profile: name, factory: factory)
+            known[name] = metrics
             return metrics
         }
     }

@@ -16,6 +16,8 @@ final class ProxyGeneration: Sendable {
         var watcher: CredentialWatcher?
         /// token.dpop: the key of this profile's proofs, kept with its token (which is bound to it).
         var dpop: DPoPProver?
+        /// token.shared_cache: the fleet's token in Redis, asked before the token endpoint.
+        var sharedCache: SharedTokenCache?
         /// Made by this generation (the first, or new settings): its first fetch should start now
         /// rather than with the first request, and its watcher start.
         var isNew: Bool
@@ -81,7 +83,7 @@ final class ProxyGeneration: Sendable {
         profiles = config.tokenProfiles.map { profile in
             if let kept = previous?.profiles.first(where: { $0.name == profile.name && $0.config == profile.config }) {
                 return Profile(name: kept.name, config: kept.config, provider: kept.provider, watcher: kept.watcher,
-                               dpop: kept.dpop, isNew: false)
+                               dpop: kept.dpop, sharedCache: kept.sharedCache, isNew: false)
             }
             return Self.makeProfile(profile, services: services, logger: logger)
         }
@@ -139,16 +141,53 @@ final class ProxyGeneration: Sendable {
         let config = profile.config
         let setup = TokenSetup(config: config, loop: services.tokenLoop, resolver: services.resolver,
                                tlsMetrics: services.metrics.tokenTLS)
-        let provider = TokenProvider(
-            fetcher: setup.fetcher,
-            policy: .init(refreshMargin: config.refreshMargin, defaultLifetime: config.defaultLifetime,
-                          minimumInterval: config.minRequestInterval),
-            logger: logger)
+        let policy = TokenProvider.Policy(refreshMargin: config.refreshMargin, defaultLifetime: config.defaultLifetime,
+                                          minimumInterval: config.minRequestInterval)
+        var fetcher: any TokenFetching = setup.fetcher
+        var sharedCache: SharedTokenCache?
+        if let shared = config.sharedCache {
+            sharedCache = Self.makeSharedCache(shared, profile: profile.name, config: config, inner: setup.fetcher,
+                                               dpop: setup.dpop, policy: policy, services: services, logger: logger)
+            fetcher = sharedCache ?? fetcher
+        }
+        let provider = TokenProvider(fetcher: fetcher, policy: policy, logger: logger)
         let watcher = CredentialWatcher(source: setup.credentials) { [weak provider] in provider?.credentialsChanged() }
         if let problem = setup.dpopProblem {
             logger.error("token.dpop key unusable; no token can be fetched", metadata: ["reason": "\(problem)"])
         }
-        return Profile(name: profile.name, config: config, provider: provider, watcher: watcher, dpop: setup.dpop, isNew: true)
+        return Profile(name: profile.name, config: config, provider: provider, watcher: watcher, dpop: setup.dpop,
+                       sharedCache: sharedCache, isNew: true)
+    }
+
+    /// The shared cache in front of `inner`; nil (with an error logged) when its TLS settings are
+    /// unusable, so the profile fetches on its own rather than not at all.
+    private static func makeSharedCache(
+        _ shared: SharedCacheConfig, profile: String, config: TokenConfig, inner: any TokenFetching, dpop: DPoPProver?,
+        policy: TokenProvider.Policy, services: Services, logger: Logger
+    ) -> SharedTokenCache? {
+        var tlsContext: TLSContext?
+        if shared.server.isTLS {
+            do {
+                tlsContext = try TLSContext.client(TLSClientConfiguration(caFile: shared.caFile, verifyPeer: !shared.insecureSkipVerify, alpn: []))
+            } catch {
+                logger.error("token.shared_cache TLS setup failed; fetching tokens without the shared cache",
+                             metadata: ["reason": "\(error.reason)"])
+                return nil
+            }
+            if shared.insecureSkipVerify {
+                logger.warning("token.shared_cache.insecure_skip_verify is set: the Redis certificate is NOT verified",
+                               metadata: ["server": "\(shared.server)"])
+            }
+        }
+        if config.dpop != nil, config.dpop?.keyFile == nil {
+            // Each replica would make its own key, and a token bound to one key is no use to the others.
+            logger.warning("token.shared_cache with token.dpop but no dpop.key_file: DPoP-bound tokens cannot be shared")
+        }
+        let metrics = services.metrics.sharedCache(profile: profile)
+        let client = RedisClient(settings: .init(shared, tlsContext: tlsContext), loop: services.tokenLoop,
+                                 resolver: services.resolver, logger: logger, observe: { metrics.observe($0) })
+        return SharedTokenCache(inner: inner, config: config, shared: shared, dpop: dpop, policy: policy,
+                                client: client, metrics: metrics, logger: logger)
     }
 
     /// Profiles made by this generation: fetch their first token now, and watch their files; and

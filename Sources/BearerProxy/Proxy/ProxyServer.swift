@@ -236,16 +236,26 @@ public final class ProxyServer: Sendable {
         var soonest: Int?
         for profile in generation.profiles {
             let status = profile.provider.status
+            var state: [(String, AdminValue)]
             if status.hasValidToken {
                 let expiresIn = Int(status.secondsUntilExpiry ?? 0)
                 soonest = min(soonest ?? expiresIn, expiresIn)
-                states.append((profile.name, .object([("state", .string("valid")), ("token_expires_in", .number(expiresIn))])))
+                state = [("state", .string("valid")), ("token_expires_in", .number(expiresIn))]
             } else {
                 let reason = status.lastFailure.map { "no valid token: \($0)" } ?? "no token fetched yet"
                 problem = problem ?? (generation.profiles.count > 1 ? "profile \(profile.name): \(reason)" : reason)
-                states.append((profile.name, .object([("state", .string(status.lastFailure == nil ? "fetching" : "failing")),
-                                                      ("reason", .string(reason))])))
+                state = [("state", .string(status.lastFailure == nil ? "fetching" : "failing")), ("reason", .string(reason))]
             }
+            // Shown, never required: without Redis each replica fetches its own token.
+            if let cache = profile.sharedCache {
+                let health = cache.client.status
+                var shared: [(String, AdminValue)] = [
+                    ("reachable", health.reachable.map(AdminValue.bool) ?? .string("not yet used")),
+                ]
+                if let error = health.lastError { shared.append(("last_error", .string(error))) }
+                state.append(("shared_cache", .object(shared)))
+            }
+            states.append((profile.name, .object(state)))
         }
         fields.append(("profiles", .object(states)))
         if shuttingDown { return (false, [("reason", .string("shutting down"))] + fields) }

@@ -56,6 +56,8 @@ enum SizeLimits {
     static let configFile = 1 << 20
     /// Client secret files hold one line; anything bigger is the wrong file.
     static let secretFile = 64 << 10
+    /// One Redis reply to the shared token cache: a sealed token is a few KiB.
+    static let redisReply = 256 << 10
     /// PEM keys and certificate chains are a few KiB.
     static let pemFile = 1 << 20
     /// A federated assertion (a projected service-account token) is one JWT of a few KiB.

@@ -27,6 +27,9 @@ final class DPoPProver: Sendable {
     private let signer: JWSSigner
     /// base64url of the JOSE header, and the "." after it.
     private let encodedHeader: String
+    /// The public key as a JWK in RFC 7638's canonical form (its members sorted, no spaces):
+    /// what identifies the key a token is bound to.
+    let publicJWK: String
 
     init(key: JWSSigningKey, algorithm: JWSAlgorithm) throws(TLSError) {
         signer = try JWSSigner(key: key, algorithm: algorithm)
@@ -38,6 +41,7 @@ final class DPoPProver: Sendable {
         case .rsa(let n, let e):
             jwk = #"{"e":"\#(Base64URL.encode(e))","kty":"RSA","n":"\#(Base64URL.encode(n))"}"#
         }
+        publicJWK = jwk
         let header = #"{"alg":"\#(algorithm.rawValue)","jwk":\#(jwk),"typ":"dpop+jwt"}"#
         encodedHeader = Base64URL.encode(Array(header.utf8)) + "."
     }

@@ -5,10 +5,17 @@ protocol TokenFetching: Sendable {
     func fetch(_ completion: @escaping @Sendable (Result<TokenGrant, TokenError>) -> Void)
     /// What an operator could check for `error`, given how this fetcher asks; logged with it.
     func hint(for error: TokenError) -> String?
+    /// The upstream rejected `token`, which the provider has dropped: a fetcher that shares tokens
+    /// stops others from using it.
+    func rejected(_ token: AccessToken)
+    /// The profile was replaced by a reload: let go of connections kept for later fetches.
+    func retire()
 }
 
 extension TokenFetching {
     func hint(for error: TokenError) -> String? { nil }
+    func rejected(_ token: AccessToken) {}
+    func retire() {}
 }
 
 /// Fetches tokens with the client credentials grant (RFC 6749 §4.4): locates the endpoint

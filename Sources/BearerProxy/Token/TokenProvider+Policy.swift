@@ -23,6 +23,20 @@ extension TokenProvider {
         var clockSkewWarning: Duration = .seconds(60)
         /// Fetch again at `refreshAt` even when no request comes (keeps readiness true when idle).
         var refreshProactively = true
+
+        /// How long before expiry a token of `lifetime` (nanoseconds) is due for refresh, before
+        /// jitter: `refreshMargin`, or min(60 s, 10% of the lifetime).
+        func margin(forLifetime lifetime: UInt64) -> UInt64 {
+            refreshMargin.map(TokenProvider.nanoseconds) ?? min(60_000_000_000, lifetime / 10)
+        }
+
+        /// The earliest, before expiry, that any proxy refreshes a token of `lifetime`: the margin
+        /// with the most jitter, and never more than half the lifetime. A shared token with less
+        /// left than this is due somewhere in the fleet, so it is not taken as fresh.
+        func longestLead(forLifetime lifetime: UInt64) -> UInt64 {
+            let margin = margin(forLifetime: lifetime)
+            return min(margin &+ UInt64(Double(margin) * refreshJitter), lifetime / 2)
+        }
     }
 
     /// A snapshot for readiness, `token` output and metrics.

@@ -158,6 +158,7 @@ final class TokenProvider: Sendable {
         switch outcome {
         case .refreshing:
             logger.notice("upstream rejected the token; fetching a new one")
+            fetcher.rejected(token)
             if startNow { startFetch(reason: "upstream rejected token", at: now) }
         case .tooSoon:
             let message: Logger.Message = "upstream rejected the token, but the last token request is too recent; keeping it for now"
@@ -175,6 +176,7 @@ final class TokenProvider: Sendable {
     /// asking the token endpoint as soon as no request uses it.
     func retire() {
         state.withLock { $0.retired = true }
+        fetcher.retire()
         logger.debug("token provider retired by a reload")
     }
 
@@ -235,9 +237,13 @@ final class TokenProvider: Sendable {
         warnAboutClockSkew(grant)
         let lifetime: Duration
         let source: TokenLifetime.Source
-        switch TokenLifetime.of(grant, defaultLifetime: policy.defaultLifetime, now: clock.secondsSince1970()) {
-        case .failure(let error): return .failure(error)
-        case .success(let value): (lifetime, source) = value
+        if let shared = grant.shared {
+            (lifetime, source) = (shared.lifetime, shared.source)
+        } else {
+            switch TokenLifetime.of(grant, defaultLifetime: policy.defaultLifetime, now: clock.secondsSince1970()) {
+            case .failure(let error): return .failure(error)
+            case .success(let value): (lifetime, source) = value
+            }
         }
         if let ignored = grant.ignoredExpiresIn {
             logger.warning("token endpoint sent an expires_in that is no positive number of seconds; ignored", metadata: [
@@ -247,11 +253,12 @@ final class TokenProvider: Sendable {
             ])
         }
         let lifetimeNanos = Self.nanoseconds(lifetime)
-        let margin = policy.refreshMargin.map(Self.nanoseconds) ?? min(60_000_000_000, lifetimeNanos / 10)
+        let margin = policy.margin(forLifetime: lifetimeNanos)
         let jitter = UInt64(Double(margin) * policy.refreshJitter * random())
         // Lifetimes count from when we asked, not from when the answer arrived: the server's clock
         // started before the network round trip, so this errs on the side of refreshing early.
-        let expiresAt = started &+ lifetimeNanos
+        // A shared token counts from when it was read, with what was left of it then.
+        let expiresAt = started &+ (grant.shared.map { Self.nanoseconds($0.remaining) } ?? lifetimeNanos)
         // A token is used for at least half its lifetime: a margin (with jitter) as long as the
         // lifetime would make every new token due at once and the timer ask again without pause.
         let refreshAt = expiresAt &- min(margin &+ jitter, lifetimeNanos / 2)

@@ -14,6 +14,15 @@ struct TokenGrant: Sendable, CustomStringConvertible {
     var ignoredExpiresIn: String?
     /// `token_type: DPoP`: the token is bound to the proxy's DPoP key (RFC 9449 §5).
     var isDPoP = false
+    /// The token came from the shared cache, where another replica stored it: the lifetime it was
+    /// granted with, and how much of it was left when it was read.
+    var shared: Shared?
+
+    struct Shared: Sendable {
+        var lifetime: Duration
+        var source: TokenLifetime.Source
+        var remaining: Duration
+    }
 
     var description: String { "TokenGrant(<redacted>)" }
 

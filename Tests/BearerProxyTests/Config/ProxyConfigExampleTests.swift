@@ -43,7 +43,7 @@ extension ConfigTests {
             let text = try String(contentsOfFile: Self.examplePath, encoding: .utf8)
             let keys = ProxyConfig.topLevelKeys + UpstreamConfig.keys + UpstreamConfig.poolKeys + TokenConfig.keys
                 + AdminConfig.keys + LimitsConfig.keys + TimeoutsConfig.keys + LogConfig.keys
-                + RouteConfig.keys + RouteConfig.matchKeys
+                + RouteConfig.keys + RouteConfig.matchKeys + SharedCacheConfig.keys
             for key in keys {
                 #expect(text.contains("\(key):"), "\(key) is not documented in proxy.conf.example")
             }

@@ -272,7 +272,7 @@ final class ProxyHarness: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private static func makeTemporaryDirectory() throws -> String {
+    static func makeTemporaryDirectory() throws -> String {
         var template = Array("/tmp/bearer-proxy-itest.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw RawClientError(description: "mkdtemp failed") }
         return String(cString: made)
