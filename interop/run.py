@@ -983,6 +983,59 @@ def single_flight_burst(env):
 
 
 @case
+def shared_cache_three_replicas(env):
+    """token.shared_cache with a real redis-server: three proxies asked at once while Authlib takes
+    1 s make one token request, and every caller's request carries the same token (jti). A fourth
+    proxy started later takes it from Redis, and the stored value does not contain the token."""
+    port = harness.free_port()
+    redis = harness.spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                           "--dir", env.workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        harness.wait_for_port(port, 10, redis)
+        key_file = os.path.join(env.workdir, "shared-cache-key")
+        with open(key_file, "wb") as f:
+            f.write(os.urandom(32))
+        token = env.token(shared_cache={"url": f"redis://127.0.0.1:{port}/3", "key_file": key_file})
+        env.authz.set(delay=1.0)
+        proxies = [env.proxy(f"shared-{i}", token) for i in range(3)]
+        barrier = threading.Barrier(9)
+        results, lock = [], threading.Lock()
+
+        def worker(n):
+            barrier.wait()
+            try:
+                r = harness.session().get(f"{proxies[n % 3].url}/shared/{n}", timeout=30)
+                outcome = (r.status_code, r.json()["token_claims"].get("jti") if r.status_code == 200 else r.text[:200])
+            except requests.RequestException as e:
+                outcome = ("exception", str(e))
+            with lock:
+                results.append(outcome)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(9)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check(all(status == 200 for status, _ in results), f"callers: {results}")
+        check(len({jti for _, jti in results}) == 1, f"callers got different tokens: {results}")
+        check(token_attempts(env) == 1, f"{token_attempts(env)} token requests for three replicas")
+        late = env.proxy("shared-late", token)
+        body = echo(get(late, "/shared/late"))
+        check(body["token_claims"].get("jti") == results[0][1], "the late replica did not take the shared token")
+        check(token_attempts(env) == 1, f"{token_attempts(env)} token requests after the late replica")
+        keys = subprocess.run(["redis-cli", "-p", str(port), "-n", "3", "--raw", "KEYS", "*"],
+                              capture_output=True, text=True, timeout=5).stdout.split()
+        check(len(keys) == 1 and keys[0].startswith("bearer-proxy:token:"), f"keys in Redis: {keys}")
+        stored = subprocess.run(["redis-cli", "-p", str(port), "-n", "3", "--raw", "GET", keys[0]],
+                                capture_output=True, timeout=5).stdout
+        jwt = header_values(body, "Authorization")[0].split(" ", 1)[1]
+        check(jwt.encode() not in stored and jwt.split(".")[1].encode() not in stored,
+              "the stored value holds the JWT in clear text")
+    finally:
+        harness.stop(redis)
+
+
+@case
 def authz_down_at_start(env):
     """No authorization server at start: 503 + Retry-After, backoff (no tight loop), recovery without restart."""
     port = harness.free_port()

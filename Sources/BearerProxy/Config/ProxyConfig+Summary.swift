@@ -87,7 +87,26 @@ extension ProxyConfig {
             lines.append("extra parameters: \(token.extraParameters.map(\.name).joined(separator: ", "))")
         }
         lines.append("token timeout: \(d(token.timeout)), refresh margin: \(margin), default lifetime: \(d(token.defaultLifetime))")
+        if let shared = token.sharedCache { lines.append(sharedCacheLine(shared, token: token)) }
         return lines
+    }
+
+    private func sharedCacheLine(_ shared: SharedCacheConfig, token: TokenConfig) -> String {
+        var parts = ["shared token cache: \(shared.server)"]
+        if shared.server.isTLS {
+            parts[0] += shared.insecureSkipVerify ? " (TLS, certificate NOT verified)"
+                : " (TLS, verified against " + (shared.caFile.map { "ca_file \($0)" } ?? "system trust store") + ")"
+        }
+        if let passwordFile = shared.passwordFile {
+            parts.append("AUTH " + (shared.username.map { "as \($0) " } ?? "") + "with password file \(passwordFile), \(Self.readability(passwordFile))")
+        }
+        parts.append("sealed with key_file \(shared.keyFile) (32 bytes)")
+        parts.append("key prefix \(shared.keyPrefix)")
+        parts.append("lease \(ConfigDuration.format(token.timeout))")
+        if token.dpop != nil, token.dpop?.keyFile == nil {
+            parts.append("WARNING: dpop has no key_file, so each replica has its own key and DPoP-bound tokens are not shared")
+        }
+        return parts.joined(separator: "; ")
     }
 
     /// Which credential the method uses and whether its files are readable; never a value.

@@ -104,7 +104,9 @@ final class SharedFetch: @unchecked Sendable {
     /// As without the cache: Redis failed, or the holder did not deliver in time.
     private func fetchAlone() {
         cache.metrics.bypassed.increment()
-        cache.inner.fetch { [self] result in finish(result) }
+        cache.inner.fetch { [self] result in
+            cache.loop.execute { [self] in finish(result) }
+        }
     }
 
     private func finish(_ result: Result<TokenGrant, TokenError>) {

@@ -15,6 +15,8 @@ struct AccessToken: Sendable, CustomStringConvertible {
     let scope: String?
     /// A DPoP-bound token (RFC 9449): the `ath` every proof sent with it carries; nil for Bearer.
     var proofHash: String? = nil
+    /// Read from the shared cache (another replica fetched it), for the log line.
+    var fromSharedCache = false
 
     var description: String { "AccessToken(<redacted>, lifetime: \(lifetime))" }
 

@@ -265,7 +265,8 @@ final class TokenProvider: Sendable {
         let headerValue = Array("\(grant.isDPoP ? "DPoP" : "Bearer") \(grant.accessToken)".utf8)
         return .success(AccessToken(headerValue: headerValue, expiresAt: expiresAt, refreshAt: refreshAt, lifetime: lifetime,
                                     lifetimeSource: source, scope: grant.scope,
-                                    proofHash: grant.isDPoP ? DPoPProver.accessTokenHash(grant.accessToken) : nil))
+                                    proofHash: grant.isDPoP ? DPoPProver.accessTokenHash(grant.accessToken) : nil,
+                                    fromSharedCache: grant.shared != nil))
     }
 
     /// Expiry uses the local monotonic clock, so skew does not shorten or stretch a token; it is
@@ -328,6 +329,7 @@ final class TokenProvider: Sendable {
         switch result {
         case .success(let token):
             logger.info("token fetched", metadata: [
+                "from": "\(token.fromSharedCache ? "shared cache" : "token endpoint")",
                 "expires_in": "\(token.lifetime)",
                 "lifetime_from": "\(token.lifetimeSource.rawValue)",
                 "scope": "\(token.scope ?? "-")",
