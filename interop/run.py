@@ -269,6 +269,30 @@ def await_recovery(proxy, path, since, limit, what):
     return r, recovered
 
 
+def burst(urls, pick):
+    """GETs every URL at once (threads released together); returns (status, pick(json body)) for a
+    200, else (status, the body's start), or ("exception", text)."""
+    barrier = threading.Barrier(len(urls))
+    results, lock = [], threading.Lock()
+
+    def worker(url):
+        barrier.wait()
+        try:
+            r = harness.session().get(url, timeout=30)
+            outcome = (r.status_code, pick(r.json()) if r.status_code == 200 else r.text[:200])
+        except requests.RequestException as e:
+            outcome = ("exception", str(e))
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=worker, args=(url,)) for url in urls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def token_attempts(env) -> int:
     return env.authz.stats()["token_requests"]
 
@@ -957,25 +981,7 @@ def single_flight_burst(env):
     """64 concurrent first requests while the token endpoint takes 1 s: exactly one token request."""
     env.authz.set(delay=1.0)
     proxy = env.proxy("burst")
-    barrier = threading.Barrier(64)
-    results = []
-    lock = threading.Lock()
-
-    def worker(n):
-        barrier.wait()
-        try:
-            r = harness.session().get(f"{proxy.url}/burst/{n}", timeout=30)
-            outcome = (r.status_code, r.json().get("token_valid") if r.status_code == 200 else r.text[:200])
-        except requests.RequestException as e:
-            outcome = ("exception", str(e))
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(64)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = burst([f"{proxy.url}/burst/{n}" for n in range(64)], lambda body: body.get("token_valid"))
     bad = [r for r in results if r != (200, True)]
     check(not bad, f"{len(bad)} of 64 failed: {bad[:3]}")
     stats = env.authz.stats()
@@ -998,24 +1004,7 @@ def shared_cache_three_replicas(env):
         token = env.token(shared_cache={"url": f"redis://127.0.0.1:{port}/3", "key_file": key_file})
         env.authz.set(delay=1.0)
         proxies = [env.proxy(f"shared-{i}", token) for i in range(3)]
-        barrier = threading.Barrier(9)
-        results, lock = [], threading.Lock()
-
-        def worker(n):
-            barrier.wait()
-            try:
-                r = harness.session().get(f"{proxies[n % 3].url}/shared/{n}", timeout=30)
-                outcome = (r.status_code, r.json()["token_claims"].get("jti") if r.status_code == 200 else r.text[:200])
-            except requests.RequestException as e:
-                outcome = ("exception", str(e))
-            with lock:
-                results.append(outcome)
-
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(9)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = burst([f"{proxies[n % 3].url}/shared/{n}" for n in range(9)], lambda body: body["token_claims"].get("jti"))
         check(all(status == 200 for status, _ in results), f"callers: {results}")
         check(len({jti for _, jti in results}) == 1, f"callers got different tokens: {results}")
         check(token_attempts(env) == 1, f"{token_attempts(env)} token requests for three replicas")

@@ -58,22 +58,22 @@ public final class ProxyMetrics: Sendable {
     /// The request metrics of the route labelled `label` (its name or index).
     func requests(route label: String) -> RequestMetrics {
         let factory = self.factory
-        return byRoute.withLock { known in
-            if let metrics = known[label] { return metrics }
-            let metrics = RequestMetrics(route: label, factory: factory)
-            known[label] = metrics
-            return metrics
-        }
+        return Self.handles(in: byRoute, for: label) { RequestMetrics(route: label, factory: factory) }
     }
 
     /// The shared-cache metrics of the profile `name`, kept across reloads like the others.
     func sharedCache(profile name: String) -> SharedCacheMetrics {
         let factory = self.factory
-        return sharedCaches.withLock { known in
-            if let metrics = known[name] { return metrics }
-            let metrics = SharedCacheMetrics(profile: name, factory: factory)
-            known[name] = metrics
-            return metrics
+        return Self.handles(in: sharedCaches, for: name) { SharedCacheMetrics(profile: name, factory: factory) }
+    }
+
+    /// The handles kept under `key`, made by `make` the first time.
+    private static func handles<T: Sendable>(in table: Locked<[String: T]>, for key: String, make: () -> T) -> T {
+        table.withLock { known in
+            if let existing = known[key] { return existing }
+            let made = make()
+            known[key] = made
+            return made
         }
     }
 
@@ -90,12 +90,7 @@ public final class ProxyMetrics: Sendable {
         configGeneration.set(generation)
         let factory = self.factory
         for (name, reading) in profiles {
-            let metrics = byProfile.withLock { known in
-                if let metrics = known[name] { return metrics }
-                let metrics = TokenMetrics(profile: name, factory: factory)
-                known[name] = metrics
-                return metrics
-            }
+            let metrics = Self.handles(in: byProfile, for: name) { TokenMetrics(profile: name, factory: factory) }
             metrics.refresh(reading)
         }
     }

@@ -249,6 +249,7 @@ public final class ProxyServer: Sendable {
             // Shown, never required: without Redis each replica fetches its own token.
             if let cache = profile.sharedCache {
                 let health = cache.client.status
+                cache.client.probe(ifOlderThan: .seconds(5))
                 var shared: [(String, AdminValue)] = [
                     ("reachable", health.reachable.map(AdminValue.bool) ?? .string("not yet used")),
                 ]

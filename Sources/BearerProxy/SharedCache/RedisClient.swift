@@ -42,6 +42,8 @@ final class RedisClient: ConnectionDelegate, @unchecked Sendable {
     struct Health: Sendable {
         var reachable: Bool?
         var lastError: String?
+        /// Uptime of the last exchange that told `reachable` (0: none yet).
+        var checkedAt: UInt64 = 0
     }
 
     private enum State {
@@ -83,6 +85,20 @@ final class RedisClient: ConnectionDelegate, @unchecked Sendable {
     }
 
     var status: Health { health.withLock { $0 } }
+
+    /// Sends a `PING` when the last word from the server is older than `age`, so that /readyz,
+    /// which asks every few seconds, shows the server's state even while no token is due.
+    /// Callable from any thread; the answer updates `status` for the next caller.
+    func probe(ifOlderThan age: Duration) {
+        let checkedAt = health.withLock { $0.checkedAt }
+        guard checkedAt == 0 || EventLoop.now() &- checkedAt > TokenProvider.nanoseconds(age) else { return }
+        loop.execute { [self] in
+            // Not while an outage's retry delay runs: the failure is known, and fresh.
+            if case .down(let until, _) = state, EventLoop.now() < until { return }
+            guard pending.isEmpty else { return }
+            send([Array("PING".utf8)]) { _ in }
+        }
+    }
 
     /// Sends one command; `completion` runs on `loop` exactly once, with the reply (an error reply
     /// becomes `.refused`) or the failure. Call on `loop`.
@@ -227,12 +243,17 @@ final class RedisClient: ConnectionDelegate, @unchecked Sendable {
     // MARK: Outages
 
     private func succeeded() {
-        guard failuresInARow > 0 || health.withLock({ $0.reachable != true }) else { return }
+        let now = EventLoop.now()
+        let wasReachable = health.withLock { health in
+            defer { health.checkedAt = now }
+            return health.reachable == true
+        }
+        guard failuresInARow > 0 || !wasReachable else { return }
         if failuresInARow > 0 {
             logger.notice("shared token cache reachable again", metadata: ["server": "\(settings.server)"])
         }
         failuresInARow = 0
-        health.withLock { $0 = Health(reachable: true, lastError: nil) }
+        health.withLock { $0 = Health(reachable: true, lastError: nil, checkedAt: now) }
         observe(nil)
     }
 
@@ -244,7 +265,7 @@ final class RedisClient: ConnectionDelegate, @unchecked Sendable {
         let delay = min(settings.retryDelay * (1 << min(failuresInARow - 1, 16)), settings.maximumRetryDelay)
         state = .down(until: EventLoop.deadline(after: delay), error: error)
         queued = []
-        health.withLock { $0 = Health(reachable: false, lastError: error.description) }
+        health.withLock { $0 = Health(reachable: false, lastError: error.description, checkedAt: EventLoop.now()) }
         observe(error)
         if failuresInARow == 1 {
             logger.warning("shared token cache unavailable; fetching tokens without it until it is back", metadata: [

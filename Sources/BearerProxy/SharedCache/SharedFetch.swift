@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 
 /// One fetch through the shared cache, from the first `GET` to the token handed to the provider:
@@ -24,16 +25,24 @@ final class SharedFetch: @unchecked Sendable {
 
     func start() {
         cache.lookUp(key) { [self] lookup in
-            switch lookup {
-            case .fresh(let grant):
-                cache.metrics.hits.increment()
-                finish(.success(grant))
-            case .missing:
+            proceed(after: lookup, hit: cache.metrics.hits) { [self] in
                 cache.metrics.misses.increment()
                 lease()
-            case .unavailable:
-                fetchAlone()
             }
+        }
+    }
+
+    /// A fresh token ends the fetch; none (or a stale one) calls `missing`; a Redis failure means
+    /// fetching alone.
+    private func proceed(after lookup: SharedTokenCache.Lookup, hit: CoreMetrics.Counter, missing: () -> Void) {
+        switch lookup {
+        case .fresh(let grant):
+            hit.increment()
+            finish(.success(grant))
+        case .missing:
+            missing()
+        case .unavailable:
+            fetchAlone()
         }
     }
 
@@ -70,17 +79,9 @@ final class SharedFetch: @unchecked Sendable {
         let nanoseconds = Int(TokenProvider.nanoseconds(delay))
         cache.loop.queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
             cache.lookUp(key) { [self] lookup in
-                switch lookup {
-                case .fresh(let grant):
-                    cache.metrics.waitHits.increment()
-                    finish(.success(grant))
-                case .missing:
-                    // Still fetching, or its lease expired (the holder died) or was released
-                    // after a failure: the lease tells which.
-                    lease()
-                case .unavailable:
-                    fetchAlone()
-                }
+                // Still fetching, or its lease expired (the holder died) or was released after a
+                // failure: the lease tells which.
+                proceed(after: lookup, hit: cache.metrics.waitHits) { [self] in lease() }
             }
         }
     }

@@ -204,6 +204,35 @@ extension Integration {
             #expect(endpoint.fetches == 1)
         }
 
+        @Test("the real proxy: its token goes to Redis, /readyz shows the cache and stays ready without it, /metrics counts")
+        func proxy() async throws {
+            let redis = try RedisServer()
+            let directory = try ProxyHarness.makeTemporaryDirectory()
+            try String(repeating: "z", count: 32).write(toFile: directory + "/cache.key", atomically: true, encoding: .utf8)
+            var options = ProxyHarness.Options()
+            options.tokenYAML = "  shared_cache: {url: \"\(redis.url(database: 4))\", key_file: \(directory)/cache.key}\n"
+            let harness = try ProxyHarness(options)
+            defer { harness.stop() }
+            try await harness.waitForToken()
+            #expect(try harness.client().exchange(harness.get("/a")).status == 200)
+            #expect(try redis.command("-n", "4", "--raw", "KEYS", "bearer-proxy:token:*").hasPrefix("bearer-proxy:token:"))
+            let ready = try harness.admin("/readyz")
+            #expect(ready.status == 200)
+            #expect(ready.bodyText.contains(#""shared_cache":{"reachable":true}"#), "\(ready.bodyText)")
+            let metrics = try harness.admin("/metrics").bodyText
+            #expect(metrics.contains(#"bearer_proxy_shared_cache_events_total{profile="default",event="lease_won"} 1"#))
+            #expect(metrics.contains(#"bearer_proxy_shared_cache_events_total{profile="default",event="stored"} 1"#))
+            // Redis gone: still ready, and /readyz says so once its probe has run.
+            redis.stop()
+            try await Task.sleep(for: .seconds(5.2))
+            _ = try harness.admin("/readyz")
+            try await Task.sleep(for: .milliseconds(300))
+            let without = try harness.admin("/readyz")
+            #expect(without.status == 200)
+            #expect(without.bodyText.contains(#""reachable":false"#), "\(without.bodyText)")
+            #expect(try harness.client().exchange(harness.get("/b")).status == 200)
+        }
+
         @Test("Redis refusing writes (maxmemory reached) leaves replicas fetching on their own, without errors to callers")
         func fullRedis() async throws {
             let redis = try RedisServer()

@@ -73,6 +73,8 @@ final class ProxyHarness: Sendable {
         var extraYAML = ""
         /// Appended inside `upstream:`, each key on its own line indented by two spaces.
         var upstreamYAML = ""
+        /// Appended inside `token:`, likewise.
+        var tokenYAML = ""
         var logger = Logger(label: "itest.proxy", factory: { _ in SwiftLogNoOpLogHandler() })
         var metrics = ProxyMetrics()
     }
@@ -223,7 +225,7 @@ final class ProxyHarness: Sendable {
             \(credentialYAML)  ca_file: \(caPath)
               timeout: \(options.tokenTimeout)
               min_request_interval: \(options.tokenMinRequestInterval)
-            admin:
+            \(options.tokenYAML)admin:
               listen: 127.0.0.1:0
 
             """ + options.extraYAML
