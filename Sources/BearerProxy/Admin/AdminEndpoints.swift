@@ -6,11 +6,15 @@ struct AdminSource: Sendable {
     var readiness: @Sendable () -> (ready: Bool, fields: [(String, AdminValue)])
     /// The Prometheus text exposition.
     var metrics: @Sendable () -> [UInt8]
+    /// What the status page shows besides the metrics.
+    var status: @Sendable () -> StatusFacts
+    /// The status page, with the sample its route rates are measured from.
+    let page = StatusPage()
 }
 
-/// The admin listener: `/healthz` (the process and its loops answer), `/readyz` (a valid token is
-/// cached and a configuration is in force, so proxied requests will not wait or fail for lack of
-/// one) and `/metrics` (Prometheus text format).
+/// The admin listener: `/` (the status page, HTML for people), `/healthz` (the process and its
+/// loops answer), `/readyz` (a valid token is cached and a configuration is in force, so proxied
+/// requests will not wait or fail for lack of one) and `/metrics` (Prometheus text format).
 enum AdminEndpoints {
     static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -26,6 +30,13 @@ enum AdminEndpoints {
             return .json(405, "{\"error\":\"method_not_allowed\"}\n", extraFields: [("Allow", "GET, HEAD")])
         }
         switch path {
+        case "/":
+            let html = source.page.render(source.status(), metrics: PrometheusText(source.metrics()))
+            return LocalResponse(status: 200, headerFields: [
+                ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
+                ("Content-Security-Policy", StatusPage.contentSecurityPolicy), ("X-Content-Type-Options", "nosniff"),
+                ("Referrer-Policy", "no-referrer"),
+            ], body: Array(html.utf8))
         case "/healthz":
             if let problem = source.healthProblem() {
                 return .json(503, "{\"status\":\"unhealthy\",\"reason\":\"\(JSONText.escaped(problem))\"}\n")

@@ -25,6 +25,8 @@ public final class ProxyMetrics: Sendable {
     let configReloadSuccesses: CoreMetrics.Counter
     let configReloadFailures: CoreMetrics.Counter
     private let configGeneration: CoreMetrics.Meter
+    /// The most recent failed requests, for the status page.
+    let recentFailures = RecentFailures()
     /// Requests that never reached a route (refused, unrouted, malformed): `route="none"`.
     let unrouted: RequestMetrics
     /// Handles by route label and by profile name, made once and kept across reloads, so that a
@@ -108,6 +110,11 @@ final class RequestMetrics: Sendable {
     let upstreamDuration: CoreMetrics.Timer
     let bytesIn: CoreMetrics.Counter
     let bytesOut: CoreMetrics.Counter
+    /// This route's upstream pools (all loops): idle connections, connections opened, TLS
+    /// handshakes that failed.
+    let upstreamIdle: CoreMetrics.Meter
+    let upstreamCreated: CoreMetrics.Counter
+    let upstreamTLSFailures: CoreMetrics.Counter
 
     init(route: String, factory: PrometheusMetricsFactory) {
         var counters: [CoreMetrics.Counter] = []
@@ -122,6 +129,9 @@ final class RequestMetrics: Sendable {
         upstreamDuration = Timer(label: "bearer_proxy_upstream_duration_seconds", dimensions: [("route", route)], factory: factory)
         bytesIn = Counter(label: "bearer_proxy_request_body_bytes_total", dimensions: [("route", route)], factory: factory)
         bytesOut = Counter(label: "bearer_proxy_response_body_bytes_total", dimensions: [("route", route)], factory: factory)
+        upstreamIdle = Meter(label: "bearer_proxy_route_upstream_idle_connections", dimensions: [("route", route)], factory: factory)
+        upstreamCreated = Counter(label: "bearer_proxy_route_upstream_connections_created_total", dimensions: [("route", route)], factory: factory)
+        upstreamTLSFailures = Counter(label: "bearer_proxy_route_upstream_tls_failures_total", dimensions: [("route", route)], factory: factory)
     }
 
     /// Counts one finished request. Called once per request, on its loop.

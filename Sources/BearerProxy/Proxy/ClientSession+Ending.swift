@@ -51,16 +51,30 @@ extension ClientSession {
             }
         }
 
+        // What the status page lists as a failed request: the proxy's error code, or what the
+        // upstream answered.
+        var failure: String?
+        switch ending {
+        case .failed(let error):
+            let code = ErrorResponse.status(for: error).error
+            failure = responseStarted ? "cut after the response started: \(code)" : code
+        case .relayed where status >= 400:
+            failure = "upstream answered \(status)"
+        case .relayed, .tunnelClosed:
+            failure = nil
+        }
+
         if let exchange {
             let now = EventLoop.now()
             record(exchange.head, route: exchange.route.label, metrics: exchange.route.metrics, status: status,
                    duration: now &- exchange.startedAt, upstream: attempt.map { now &- $0.startedAt },
-                   bytesIn: exchange.upload.forwarded, bytesOut: exchange.responseBytesSent, reused: attempt?.reused ?? false)
+                   bytesIn: exchange.upload.forwarded, bytesOut: exchange.responseBytesSent, reused: attempt?.reused ?? false,
+                   failure: failure)
         } else if case .failed = ending {
             // Refused before it had a route (421, 404, 405, 400, 413 by Content-Length, a head
             // that did not parse or come in time): `route="none"`, nothing forwarded.
             record(refused, route: "none", metrics: context.metrics.unrouted, status: status, duration: 0, upstream: nil,
-                   bytesIn: 0, bytesOut: 0, reused: false)
+                   bytesIn: 0, bytesOut: 0, reused: false, failure: failure)
         }
 
         // The request is over: nothing below may end it again.
@@ -114,10 +128,16 @@ extension ClientSession {
 
     /// Metrics and the access line of one request; called only by `end`.
     private func record(_ head: RequestHead?, route: String, metrics: RequestMetrics, status: Int, duration: UInt64,
-                        upstream: UInt64?, bytesIn: UInt64, bytesOut: Int, reused: Bool) {
+                        upstream: UInt64?, bytesIn: UInt64, bytesOut: Int, reused: Bool, failure: String?) {
         let method = head.map { ProxyMetrics.methodIndex($0.raw[$0.method]) } ?? ProxyMetrics.methods.count - 1
         metrics.record(methodIndex: method, status: status, durationNanoseconds: duration, upstreamNanoseconds: upstream,
                        bytesIn: Int(bytesIn), bytesOut: bytesOut)
+        if let failure {
+            context.metrics.recentFailures.add(
+                time: WallClock.milliseconds(), status: status, method: head.map { $0.raw[$0.method] } ?? Array("-".utf8)[...],
+                path: head.map { Array(AccessLogFormat.path($0.targetString, includeQuery: false).utf8)[...] } ?? Array("-".utf8)[...],
+                reason: failure)
+        }
         // Built only when the access log is on. Never a header value: Authorization and Cookie
         // must not reach a log line.
         guard context.accessLine != nil || context.accessLogger.logLevel <= .info else { return }

@@ -101,7 +101,10 @@ final class LoopContext: @unchecked Sendable {
         self.accessLogger = access
         self.accessLine = DirectLogLine(logger: access, level: .info, message: "request", keys: ClientSession.accessKeys)
         self.accessLogQuery = accessLog.accessQuery
-        for route in routes { route.pool.metrics = metrics.pool }
+        for route in routes {
+            route.pool.metrics = metrics.pool
+            route.pool.routeMetrics = route.metrics
+        }
     }
 
     /// The newest context of this loop: this one, or the last of its successors. On `loop.queue`.

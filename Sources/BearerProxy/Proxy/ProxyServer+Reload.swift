@@ -58,6 +58,7 @@ extension ProxyServer {
             state.generation = generation
             state.listener = listener
             state.lastReloadError = nil
+            state.lastReloadAt = WallClock.seconds()
             return true
         }
         guard swapped else {
@@ -81,7 +82,10 @@ extension ProxyServer {
     }
 
     private func rejectReload(_ reason: String) -> Bool {
-        current.state.withLock { $0.lastReloadError = reason }
+        current.state.withLock { state in
+            state.lastReloadError = reason
+            state.lastRejectedReload = (WallClock.seconds(), reason)
+        }
         metrics.configReloadFailures.increment()
         logger.error("config reload rejected; the running configuration stays in force", metadata: ["reason": "\(reason)"])
         return false

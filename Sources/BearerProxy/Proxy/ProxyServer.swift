@@ -21,6 +21,10 @@ public final class ProxyServer: Sendable {
         var listener: ProxyListeners
         var lastReloadError: String?
         var shuttingDown = false
+        /// For the status page (seconds since 1970): the last accepted reload, and the last
+        /// rejected one with its reason, kept after later reloads succeed.
+        var lastReloadAt: Double?
+        var lastRejectedReload: (at: Double, reason: String)?
     }
 
     /// Holds the current generation for the accept handler without a reference cycle to the server.
@@ -64,7 +68,11 @@ public final class ProxyServer: Sendable {
         if let adminConfig = config.admin {
             do {
                 let address = try Self.address(adminConfig.listen, label: "admin.listen")
-                admin = try AdminEndpoints.start(listen: address, group: group, source: Self.adminSource(current: current, heartbeat: heartbeat, metrics: metrics))
+                // A loop of its own: probes and the status page answer while the proxy's loops are
+                // saturated, instead of queueing behind proxied traffic.
+                let adminGroup = EventLoopGroup(count: 1, label: "bearer-proxy.admin-loop")
+                admin = try AdminEndpoints.start(listen: address, group: adminGroup,
+                                                 source: Self.adminSource(current: current, heartbeat: heartbeat, metrics: metrics))
             } catch let error as StartupError {
                 listener.close()
                 heartbeat.stop()
@@ -212,7 +220,8 @@ public final class ProxyServer: Sendable {
     }
 
     static func adminSource(current: Current, heartbeat: LoopHeartbeat, metrics: ProxyMetrics) -> AdminSource {
-        AdminSource(
+        let started = EventLoop.now()
+        return AdminSource(
             healthProblem: { heartbeat.problem() },
             readiness: {
                 let (generation, shuttingDown, reloadError) = current.state.withLock { ($0.generation, $0.shuttingDown, $0.lastReloadError) }
@@ -222,7 +231,40 @@ public final class ProxyServer: Sendable {
                 let generation = current.state.withLock { $0.generation }
                 metrics.refresh(profiles: generation.profiles.map { ($0.name, $0.provider.metricsReading) }, generation: generation.number)
                 return metrics.exposition()
+            },
+            status: {
+                let state = current.state.withLock { ($0.generation, $0.lastReloadAt, $0.lastRejectedReload) }
+                return statusFacts(of: state.0, lastReloadAt: state.1, lastRejectedReload: state.2, metrics: metrics,
+                                   uptime: Double(EventLoop.now() &- started) / 1e9)
             })
+    }
+
+    /// What the status page shows besides the metrics. Never a secret or a token.
+    static func statusFacts(of generation: ProxyGeneration, lastReloadAt: Double?, lastRejectedReload: (at: Double, reason: String)?,
+                            metrics: ProxyMetrics, uptime: Double) -> StatusFacts {
+        let profiles = generation.profiles.map { profile in
+            let status = profile.provider.status
+            let state = status.hasValidToken ? (status.fetching ? "refreshing" : "valid")
+                : (status.lastFailure == nil ? "fetching" : "failing")
+            let shared = profile.sharedCache.map { cache in
+                cache.client.status.reachable.map { $0 ? "reachable" : "unreachable" } ?? "not yet used"
+            }
+            return StatusFacts.Profile(
+                name: profile.name, state: state, secondsLeft: status.secondsUntilExpiry, lifetimeSeconds: status.lifetimeSeconds,
+                secondsUntilRefresh: status.secondsUntilRefresh, lastFetchAt: status.lastFetchEndedAt,
+                lastFetchSucceeded: status.lastFetchSucceeded, lastError: status.lastFailure, tokenRequests: status.fetches,
+                jwtID: status.jwtID, scope: status.scope, sharedCache: shared)
+        }
+        let routes = generation.config.routes.map { route in
+            StatusFacts.Route(label: route.label, upstream: route.upstream.url.description)
+        } + [StatusFacts.Route(label: "none", upstream: "(refused before a route was chosen)")]
+        let failures = metrics.recentFailures.newest(20).map {
+            StatusFacts.Failure(time: $0.time, status: $0.status, method: $0.method, path: $0.path, reason: $0.reason)
+        }
+        return StatusFacts(profiles: profiles, routes: routes, failures: failures, generation: generation.number,
+                           lastReloadAt: lastReloadAt, lastRejectedReload: lastRejectedReload,
+                           version: BearerProxyVersion.current, openSSL: OpenSSLLibrary.version, uptimeSeconds: uptime,
+                           now: WallClock.seconds())
     }
 
     /// `/readyz`: ready when every profile holds a valid token, a configuration is in force and no

@@ -17,6 +17,8 @@ struct AccessToken: Sendable, CustomStringConvertible {
     var proofHash: String? = nil
     /// Read from the shared cache (another replica fetched it), for the log line.
     var fromSharedCache = false
+    /// The JWT's `jti`, for the status page (nil when the token is no JWT or has none).
+    var jwtID: String? = nil
 
     var description: String { "AccessToken(<redacted>, lifetime: \(lifetime))" }
 

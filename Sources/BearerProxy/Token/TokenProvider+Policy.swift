@@ -52,6 +52,15 @@ extension TokenProvider {
         var fetchesFailedConfiguration: Int = 0
         /// Tokens dropped because the upstream rejected them.
         var invalidations: Int = 0
+        /// For the status page: a fetch is running; the current token's refresh point, lifetime,
+        /// `jti` and scope; when the last fetch ended (seconds since 1970) and how.
+        var fetching = false
+        var secondsUntilRefresh: Double?
+        var lifetimeSeconds: Double?
+        var jwtID: String?
+        var scope: String?
+        var lastFetchEndedAt: Double?
+        var lastFetchSucceeded: Bool?
     }
 
     /// What `invalidate(_:)` did, which tells the caller whether a retry can succeed.

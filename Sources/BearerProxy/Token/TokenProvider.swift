@@ -31,6 +31,8 @@ final class TokenProvider: Sendable {
         var retired = false
         /// When a rejected-but-kept token was last reported at warning level (0: never).
         var lastKeptRejectionWarning: UInt64 = 0
+        /// When the last fetch ended (seconds since 1970) and whether it brought a token.
+        var lastFetchEnded: (at: Double, succeeded: Bool)?
         var counters = Status(hasValidToken: false, fetches: 0)
 
         /// Refresh time reached (or no token), or a requested refresh allowed by the minimum
@@ -215,6 +217,15 @@ final class TokenProvider: Sendable {
             status.hasValidToken = valid
             status.secondsUntilExpiry = valid ? state.token.map { Double($0.expiresAt - now) / 1e9 } : nil
             status.lastFailure = state.lastFailure?.description
+            status.fetching = state.fetching
+            if valid, let token = state.token {
+                status.secondsUntilRefresh = token.refreshAt > now ? Double(token.refreshAt - now) / 1e9 : 0
+                status.lifetimeSeconds = Double(TokenProvider.nanoseconds(token.lifetime)) / 1e9
+                status.jwtID = token.jwtID
+                status.scope = token.scope
+            }
+            status.lastFetchEndedAt = state.lastFetchEnded?.at
+            status.lastFetchSucceeded = state.lastFetchEnded?.succeeded
             return status
         }
     }
@@ -266,7 +277,8 @@ final class TokenProvider: Sendable {
         return .success(AccessToken(headerValue: headerValue, expiresAt: expiresAt, refreshAt: refreshAt, lifetime: lifetime,
                                     lifetimeSource: source, scope: grant.scope,
                                     proofHash: grant.isDPoP ? DPoPProver.accessTokenHash(grant.accessToken) : nil,
-                                    fromSharedCache: grant.shared != nil))
+                                    fromSharedCache: grant.shared != nil,
+                                    jwtID: JWTInspection(grant.accessToken)?.claims["jti"]?.string.map { String($0.prefix(128)) }))
     }
 
     /// Expiry uses the local monotonic clock, so skew does not shorten or stretch a token; it is
@@ -296,8 +308,10 @@ final class TokenProvider: Sendable {
         // What waiting callers get: on failure, the backoff as it will be told to later callers, so
         // their Retry-After is the real wait (a server's Retry-After: 120 included), not 1 s.
         var delivered = result
+        let ended = clock.secondsSince1970()
         let waiters: [(loop: EventLoop, completion: Completion)] = state.withLock { state in
             state.fetching = false
+            state.lastFetchEnded = (ended, (try? result.get()) != nil)
             switch result {
             case .success(let token):
                 state.token = token

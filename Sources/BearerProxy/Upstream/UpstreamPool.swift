@@ -30,10 +30,16 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
     private var idle: [any Transport] = []
     private(set) var statistics = Statistics() {
         // The idle gauge is shared by all loops' pools, so it moves by this pool's change.
-        didSet { if statistics.idle != oldValue.idle { metrics?.idle.increment(by: Double(statistics.idle - oldValue.idle)) } }
+        didSet {
+            guard statistics.idle != oldValue.idle else { return }
+            metrics?.idle.increment(by: Double(statistics.idle - oldValue.idle))
+            routeMetrics?.upstreamIdle.increment(by: Double(statistics.idle - oldValue.idle))
+        }
     }
     /// Shared counters; nil in unit tests that build a bare pool.
     var metrics: PoolMetrics?
+    /// The route's own series (its pools on every loop add up there).
+    var routeMetrics: RequestMetrics?
     /// Set when a reload replaced this pool: connections handed back are closed, not kept.
     var retired = false
 
@@ -73,9 +79,11 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
             case .success:
                 statistics.created += 1
                 metrics?.created.increment()
+                routeMetrics?.upstreamCreated.increment()
                 if endpoint.tlsContext != nil { metrics?.tls.succeeded() }
             case .failure(.tls(let error)):
                 metrics?.tls.failed(error.kind)
+                routeMetrics?.upstreamTLSFailures.increment()
             case .failure(.io):
                 break
             }

@@ -13,7 +13,8 @@ struct AdminEndpointsTests {
         healthProblem: { "event loop 1 has not answered for 6 s" },
         readiness: { (false, [("reason", .string("no token fetched yet")), ("config_generation", .number(3)),
                               ("profiles", .object([("crm", .object([("state", .string("fetching"))]))]))]) },
-        metrics: { Array("m 1\n".utf8) })
+        metrics: { Array("m 1\n".utf8) },
+        status: { StatusPageTests.facts() })
 
     @Test("a stuck loop makes /healthz 503 with the reason")
     func unhealthy() throws {

@@ -117,9 +117,10 @@ final class TestTokenEndpoint: Sendable {
                 let scope = form["scope"]?.first.map { "-scope-" + $0.replacingOccurrences(of: " ", with: "+") } ?? ""
                 // With tls_client_auth the token is bound to the certificate the client presented
                 // (RFC 8705 §3.1), as Keycloak and others do for certificate-bound tokens.
-                var claims = #"{"sub":"itest"}"#
+                let jwtID = "itest-jti-\(UInt32.random(in: 0...UInt32.max))"
+                var claims = #"{"jti":"\#(jwtID)","sub":"itest"}"#
                 if case .tlsClientAuth = authentication, let thumbprint = request.clientCertificateSHA256 {
-                    claims = #"{"cnf":{"x5t#S256":"\#(Base64URL.encode(thumbprint))"},"sub":"itest"}"#
+                    claims = #"{"cnf":{"x5t#S256":"\#(Base64URL.encode(thumbprint))"},"jti":"\#(jwtID)","sub":"itest"}"#
                 }
                 let payload = Base64URL.encode(Array(claims.utf8))
                 let token = state.issued.withLock { issued in
