@@ -24,6 +24,8 @@ struct StatusFacts: Sendable {
         /// The route's metrics label (its name or index).
         var label: String
         var upstream: String
+        /// false for `none`, the requests refused before a route was chosen.
+        var hasUpstream = true
     }
 
     struct Failure: Sendable {

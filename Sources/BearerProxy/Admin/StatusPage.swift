@@ -96,7 +96,7 @@ final class StatusPage: Sendable {
         let window = base.map { max(facts.now - $0.at, 0.001) } ?? max(facts.uptimeSeconds, 0.001)
         var html = "<section><h2>Routes</h2><p class=\"note\">over the last \(Self.duration(window))</p><div class=\"scroll\"><table>"
         html += "<tr><th>route</th><th>upstream</th><th>req/s</th><th>4xx</th><th>5xx</th><th>p50</th><th>p99</th>"
-        html += "<th>idle upstream conns</th><th>conns opened</th><th>TLS failures</th></tr>"
+        html += "<th>upstream conns open</th><th>idle</th><th>opened</th><th>TLS failures</th></tr>"
         for route in facts.routes {
             guard let now = current[route.label] else { continue }
             let before = base?.routes[route.label]
@@ -111,9 +111,15 @@ final class StatusPage: Sendable {
             html += "<td>\(Self.decimal(requests / window))</td>"
             html += "<td>\(Self.share(clientErrors, of: requests))</td><td class=\"\(serverErrors > 0 ? "error" : "")\">\(Self.share(serverErrors, of: requests))</td>"
             html += "<td>\(Self.latency(PrometheusText.quantile(0.5, buckets)))</td><td>\(Self.latency(PrometheusText.quantile(0.99, buckets)))</td>"
-            html += "<td>\(Self.whole(metrics.sum("bearer_proxy_route_upstream_idle_connections", match)))</td>"
-            html += "<td>\(Self.whole(metrics.sum("bearer_proxy_route_upstream_connections_created_total", match)))</td>"
-            html += "<td>\(Self.whole(metrics.sum("bearer_proxy_route_upstream_tls_failures_total", match)))</td></tr>"
+            if route.hasUpstream {
+                for name in ["bearer_proxy_route_upstream_open_connections", "bearer_proxy_route_upstream_idle_connections",
+                             "bearer_proxy_route_upstream_connections_created_total", "bearer_proxy_route_upstream_tls_failures_total"] {
+                    html += "<td>\(Self.whole(metrics.sum(name, match)))</td>"
+                }
+            } else {
+                html += "<td>-</td><td>-</td><td>-</td><td>-</td>"
+            }
+            html += "</tr>"
         }
         return html + "</table></div></section>\n"
     }

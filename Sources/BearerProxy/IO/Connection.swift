@@ -62,6 +62,7 @@ final class Connection: Transport, Expirable, EventHandler, @unchecked Sendable 
     private let tls: TLSConnection?
     var delegate: (any ConnectionDelegate)?
     var deadline: UInt64 = 0
+    var onClose: (() -> Void)?
     /// The token of this descriptor in the loop's epoll set; 0 while not registered.
     private var token: UInt64 = 0
 
@@ -518,5 +519,8 @@ final class Connection: Transport, Expirable, EventHandler, @unchecked Sendable 
             token = 0
         }
         Socket.close(fd)
+        let hook = onClose
+        onClose = nil
+        hook?()
     }
 }

@@ -14,6 +14,9 @@ protocol Transport: AnyObject {
     var isOpen: Bool { get }
     /// Bytes queued by `write` that the peer has not taken yet.
     var pendingOutputBytes: Int { get }
+    /// Runs once, when the stream is gone (closed by either side, or failed): for counting the
+    /// connections that are open.
+    var onClose: (() -> Void)? { get set }
 
     /// Starts delivering events to the delegate.
     func start()

@@ -110,8 +110,9 @@ final class RequestMetrics: Sendable {
     let upstreamDuration: CoreMetrics.Timer
     let bytesIn: CoreMetrics.Counter
     let bytesOut: CoreMetrics.Counter
-    /// This route's upstream pools (all loops): idle connections, connections opened, TLS
-    /// handshakes that failed.
+    /// This route's upstream pools (all loops): open connections (in use or idle), idle ones,
+    /// connections opened, TLS handshakes that failed.
+    let upstreamOpen: CoreMetrics.Meter
     let upstreamIdle: CoreMetrics.Meter
     let upstreamCreated: CoreMetrics.Counter
     let upstreamTLSFailures: CoreMetrics.Counter
@@ -129,6 +130,7 @@ final class RequestMetrics: Sendable {
         upstreamDuration = Timer(label: "bearer_proxy_upstream_duration_seconds", dimensions: [("route", route)], factory: factory)
         bytesIn = Counter(label: "bearer_proxy_request_body_bytes_total", dimensions: [("route", route)], factory: factory)
         bytesOut = Counter(label: "bearer_proxy_response_body_bytes_total", dimensions: [("route", route)], factory: factory)
+        upstreamOpen = Meter(label: "bearer_proxy_route_upstream_open_connections", dimensions: [("route", route)], factory: factory)
         upstreamIdle = Meter(label: "bearer_proxy_route_upstream_idle_connections", dimensions: [("route", route)], factory: factory)
         upstreamCreated = Counter(label: "bearer_proxy_route_upstream_connections_created_total", dimensions: [("route", route)], factory: factory)
         upstreamTLSFailures = Counter(label: "bearer_proxy_route_upstream_tls_failures_total", dimensions: [("route", route)], factory: factory)

@@ -257,7 +257,7 @@ public final class ProxyServer: Sendable {
         }
         let routes = generation.config.routes.map { route in
             StatusFacts.Route(label: route.label, upstream: route.upstream.url.description)
-        } + [StatusFacts.Route(label: "none", upstream: "(refused before a route was chosen)")]
+        } + [StatusFacts.Route(label: "none", upstream: "(refused before a route was chosen)", hasUpstream: false)]
         let failures = metrics.recentFailures.newest(20).map {
             StatusFacts.Failure(time: $0.time, status: $0.status, method: $0.method, path: $0.path, reason: $0.reason)
         }

@@ -76,10 +76,14 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
         }
         open { [self] result in
             switch result {
-            case .success:
+            case .success(let connection):
                 statistics.created += 1
                 metrics?.created.increment()
-                routeMetrics?.upstreamCreated.increment()
+                if let routeMetrics {
+                    routeMetrics.upstreamCreated.increment()
+                    routeMetrics.upstreamOpen.increment()
+                    connection.onClose = { routeMetrics.upstreamOpen.decrement() }
+                }
                 if endpoint.tlsContext != nil { metrics?.tls.succeeded() }
             case .failure(.tls(let error)):
                 metrics?.tls.failed(error.kind)

@@ -1,4 +1,5 @@
 @testable import BearerProxy
+import Dispatch
 import Testing
 
 @Suite("Status page and the metrics text it reads")
@@ -69,6 +70,31 @@ struct StatusPageTests {
         #expect(!html.contains("<img src=x>"))
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(html.contains("rejected: &lt;b&gt;no&lt;/b&gt; &amp; &quot;quoted&quot;"))
+    }
+
+    @Test("the ring under concurrent writers: a reader sees only whole records, never one torn between two writes")
+    func ringUnderConcurrency() async {
+        let ring = RecentFailures()
+        let writers = 4
+        let done = DispatchGroup()
+        for writer in 0..<writers {
+            DispatchQueue.global().async(group: done) {
+                for index in 0..<3000 {
+                    let tag = "w\(writer)-\(index)"
+                    ring.add(time: UInt64(index), status: 500 + writer, method: Array("GET".utf8), path: Array("/\(tag)".utf8), reason: tag)
+                }
+            }
+        }
+        var seen = 0
+        while done.wait(timeout: .now()) == .timedOut {
+            for record in ring.newest(20) {
+                seen += 1
+                #expect(record.path == "/" + record.reason, "torn record: \(record)")
+                #expect(record.reason.hasPrefix("w\(record.status - 500)-"), "torn record: \(record)")
+            }
+        }
+        #expect(ring.newest(20).count == 20)
+        #expect(seen > 0)
     }
 
     @Test("the recent-failures ring keeps the newest records, drops the query, and cuts long text")

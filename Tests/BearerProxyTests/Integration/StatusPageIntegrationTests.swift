@@ -42,6 +42,11 @@ extension Integration {
                 #expect(dom.contains(text), "the page lacks \(text)")
             }
             Self.expectNothingSecret(dom, harness: harness, extra: ["query-secret-7f1", "access_token=", "client-own-credential-9c2"])
+            // The route's upstream figures the page shows: one connection, open and idle after the keep-alive requests.
+            let metrics = try harness.admin("/metrics").bodyText
+            #expect(metrics.contains(#"bearer_proxy_route_upstream_open_connections{route="0"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"bearer_proxy_route_upstream_idle_connections{route="0"} 1"#))
+            #expect(metrics.contains(#"bearer_proxy_route_upstream_connections_created_total{route="0"} 1"#))
         }
 
         @Test("token endpoint down: the profile is failing and the page says why")

@@ -42,6 +42,27 @@ struct ClientSessionTests {
         #expect(harness.accessLines.first.flatMap(Self.status) == "200")
     }
 
+    @Test("the route's upstream gauges follow the connection: open and idle after the answer, neither once the server closes it")
+    func upstreamGauges() {
+        let harness = SessionHarness()
+        func gauge(_ name: String) -> Double? {
+            let text = String(decoding: harness.metrics.exposition(), as: UTF8.self)
+            return text.split(separator: "\n").first { $0.hasPrefix("bearer_proxy_route_upstream_\(name){route=\"0\"} ") }
+                .flatMap { Double($0.split(separator: " ").last!) }
+        }
+        harness.send(Self.get)
+        harness.openUpstream()
+        #expect(gauge("open_connections") == 1)
+        #expect(gauge("idle_connections") == 0)
+        harness.answer(Self.ok)
+        #expect(gauge("open_connections") == 1)
+        #expect(gauge("idle_connections") == 1)
+        harness.onLoop { harness.upstream(0).receiveEOF() }
+        #expect(gauge("open_connections") == 0)
+        #expect(gauge("idle_connections") == 0)
+        #expect(gauge("connections_created_total") == 1)
+    }
+
     @Test("a request head split at every index is forwarded the same")
     func requestSplitAtEveryIndex() {
         let bytes = Array(Self.get.utf8)

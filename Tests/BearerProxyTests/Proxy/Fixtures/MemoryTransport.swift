@@ -71,6 +71,7 @@ final class MemoryTransport: Transport, @unchecked Sendable {
         queued.removeAll()
         state = .closedAfterFlush(peerIsDone: peerIsDone)
         delegate = nil
+        finished()
     }
 
     func close() {
@@ -78,6 +79,15 @@ final class MemoryTransport: Transport, @unchecked Sendable {
         queued.removeAll()
         state = .closed
         delegate = nil
+        finished()
+    }
+
+    var onClose: (() -> Void)?
+
+    private func finished() {
+        let hook = onClose
+        onClose = nil
+        hook?()
     }
 
     // MARK: The test's side
@@ -111,6 +121,7 @@ final class MemoryTransport: Transport, @unchecked Sendable {
         queued.removeAll()
         state = .closed
         delegate = nil
+        finished()
         owner?.connection(self, didFail: error)
     }
 
