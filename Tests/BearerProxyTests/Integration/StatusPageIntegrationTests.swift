@@ -42,6 +42,10 @@ extension Integration {
                 #expect(dom.contains(text), "the page lacks \(text)")
             }
             Self.expectNothingSecret(dom, harness: harness, extra: ["query-secret-7f1", "access_token=", "client-own-credential-9c2"])
+            // The same page as a phone shows it (390 px wide), for a look at the screenshot.
+            let phone = try HeadlessChromium.load("http://127.0.0.1:\(harness.adminPort)/", screenshot: Self.screenshot("healthy-phone"),
+                                                  width: 390, height: 1400)
+            #expect(phone.contains(jwtID))
             // The route's upstream figures the page shows: one connection, open and idle after the keep-alive requests.
             let metrics = try harness.admin("/metrics").bodyText
             #expect(metrics.contains(#"bearer_proxy_route_upstream_open_connections{route="0"} 1"#), "\(metrics)")

@@ -37,7 +37,8 @@ enum HeadlessChromium {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         // No sandbox: CI runs as root, where Chromium's sandbox refuses to start. The page is ours.
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+        // /dev/shm is small in many containers; Chromium then uses /tmp instead.
+        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--no-first-run",
                              "--disable-extensions", "--user-data-dir=\(profile)", "--timeout=10000"] + arguments
         let outputPath = profile + ".out"
         FileManager.default.createFile(atPath: outputPath, contents: nil)
