@@ -13,6 +13,8 @@ struct StatusFacts: Sendable {
         var lastFetchAt: Double?
         var lastFetchSucceeded: Bool?
         var lastError: String?
+        /// After a failure, when the next token request may go (the backoff).
+        var secondsUntilRetry: Double?
         var tokenRequests: Int
         var jwtID: String?
         var scope: String?

@@ -68,6 +68,7 @@ final class StatusPage: Sendable {
                 html += Self.item("last fetch", "none yet")
             }
             if let error = profile.lastError { html += Self.item("last error", error, class: "error") }
+            if let retry = profile.secondsUntilRetry { html += Self.item("next attempt", "in \(Self.duration(retry)) (backoff)") }
             html += Self.item("token requests", String(profile.tokenRequests))
             if let jwtID = profile.jwtID { html += Self.item("jti", jwtID, class: "mono") }
             html += Self.item("scope", profile.scope ?? "-")

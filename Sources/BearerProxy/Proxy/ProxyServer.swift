@@ -252,7 +252,8 @@ public final class ProxyServer: Sendable {
             return StatusFacts.Profile(
                 name: profile.name, state: state, secondsLeft: status.secondsUntilExpiry, lifetimeSeconds: status.lifetimeSeconds,
                 secondsUntilRefresh: status.secondsUntilRefresh, lastFetchAt: status.lastFetchEndedAt,
-                lastFetchSucceeded: status.lastFetchSucceeded, lastError: status.lastFailure, tokenRequests: status.fetches,
+                lastFetchSucceeded: status.lastFetchSucceeded, lastError: status.lastFailure,
+                secondsUntilRetry: status.secondsUntilRetry, tokenRequests: status.fetches,
                 jwtID: status.jwtID, scope: status.scope, sharedCache: shared)
         }
         let routes = generation.config.routes.map { route in

@@ -61,6 +61,8 @@ extension TokenProvider {
         var scope: String?
         var lastFetchEndedAt: Double?
         var lastFetchSucceeded: Bool?
+        /// After a failure: how long the backoff still holds the next attempt back.
+        var secondsUntilRetry: Double?
     }
 
     /// What `invalidate(_:)` did, which tells the caller whether a retry can succeed.

@@ -224,6 +224,7 @@ final class TokenProvider: Sendable {
                 status.jwtID = token.jwtID
                 status.scope = token.scope
             }
+            if state.lastFailure != nil, state.retryNotBefore > now { status.secondsUntilRetry = Double(state.retryNotBefore - now) / 1e9 }
             status.lastFetchEndedAt = state.lastFetchEnded?.at
             status.lastFetchSucceeded = state.lastFetchEnded?.succeeded
             return status

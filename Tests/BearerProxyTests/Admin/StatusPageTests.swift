@@ -9,7 +9,7 @@ struct StatusPageTests {
         StatusFacts(
             profiles: [StatusFacts.Profile(name: profileName, state: lastError == nil ? "valid" : "failing", secondsLeft: 240,
                                            lifetimeSeconds: 300, secondsUntilRefresh: 210, lastFetchAt: 1_700_000_000,
-                                           lastFetchSucceeded: true, lastError: lastError, tokenRequests: 3,
+                                           lastFetchSucceeded: true, lastError: lastError, secondsUntilRetry: nil, tokenRequests: 3,
                                            jwtID: "jti-42", scope: "read write", sharedCache: nil)],
             routes: [StatusFacts.Route(label: "api", upstream: "https://api.example.com")],
             failures: failures, generation: 2, lastReloadAt: 1_700_000_100,

@@ -64,6 +64,7 @@ extension Integration {
             #expect(dom.contains("failing"))
             #expect(dom.contains("last error"))
             #expect(dom.contains("unreachable") || dom.contains("refused"), "the reason is shown")
+            #expect(dom.contains("next attempt"), "the backoff is shown")
             #expect(dom.contains("none yet") || dom.contains("failed"), "the last fetch is shown as failed")
             Self.expectNothingSecret(dom, harness: harness)
         }
