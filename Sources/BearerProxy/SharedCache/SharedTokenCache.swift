@@ -132,9 +132,13 @@ final class SharedTokenCache: TokenFetching, @unchecked Sendable {
         // A DPoP token is only usable with token.dpop, a bearer token only without it.
         guard entry.isDPoP == (dpop != nil) else { return .missing }
         let now = Int64((clock.secondsSince1970() * 1000).rounded(.down))
-        let remaining = entry.expiresAtMilliseconds - now
+        // A replica whose clock runs behind the writer's sees more left than the token was
+        // granted: within `clockSkewAllowance` that is skew, and it counts the full lifetime;
+        // beyond it, the entry (or a clock) is wrong, and the token is not taken.
+        guard entry.expiresAtMilliseconds - now <= entry.lifetimeMilliseconds + Self.clockSkewAllowance else { return .missing }
+        let remaining = min(entry.expiresAtMilliseconds - now, entry.lifetimeMilliseconds)
         let lead = Int64(policy.longestLead(forLifetime: TokenProvider.nanoseconds(entry.lifetime)) / 1_000_000)
-        guard remaining > lead, remaining <= entry.lifetimeMilliseconds else { return .missing }
+        guard remaining > lead else { return .missing }
         lastEntry = (headerValue, key.token, sealed)
         var grant = TokenGrant(accessToken: entry.accessToken, scope: entry.scope, isDPoP: entry.isDPoP)
         grant.shared = .init(lifetime: entry.lifetime, source: entry.lifetimeSource, remaining: .milliseconds(remaining))
@@ -180,6 +184,9 @@ final class SharedTokenCache: TokenFetching, @unchecked Sendable {
             if case .success(.integer(let deleted)) = result { completion(deleted == 1) } else { completion(false) }
         }
     }
+
+    /// How far (milliseconds) replicas' wall clocks may differ before a shared token looks wrong.
+    static let clockSkewAllowance: Int64 = 60_000
 
     static let compareAndDeleteScript =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"

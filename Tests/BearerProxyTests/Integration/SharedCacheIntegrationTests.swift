@@ -71,6 +71,18 @@ extension Integration {
             let third = try SharedCacheReplica(redis: redis, endpoint: endpoint, clock: clock.clock)
             #expect(await third.tokenText() == "tok-2")
             #expect(endpoint.fetches == 2)
+            // A replica whose clock is 5 s behind the writer's still takes it (it counts no more
+            // than the granted lifetime); one 10 minutes behind does not trust the entry.
+            let behind = ManualClock()
+            behind.wall.withLock { $0 = clock.wall.withLock { $0 } - 5 }
+            let late = try SharedCacheReplica(redis: redis, endpoint: endpoint, clock: behind.clock)
+            #expect(await late.tokenText() == "tok-2")
+            let expiresIn = try #require(try await late.token().get()).expiresAt &- behind.now
+            #expect(expiresIn <= 100_000_000_000, "no more than the granted lifetime")
+            behind.wall.withLock { $0 -= 600 }
+            let wayBehind = try SharedCacheReplica(redis: redis, endpoint: endpoint, clock: behind.clock)
+            #expect(await wayBehind.tokenText() == "tok-3")
+            #expect(endpoint.fetches == 3)
         }
 
         @Test("Redis stopped: replicas fetch on their own with no error to callers, count the errors, and share again once it is back")
