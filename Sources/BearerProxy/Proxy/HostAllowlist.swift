@@ -31,29 +31,39 @@ struct HostAllowlist: Sendable {
     }
 
     /// "name", "name:port", "[v6]" or "[v6]:port" → lowercased name (brackets removed) and port.
+    /// Read as bytes: this runs for every request, and only ASCII letters are lowercased (a name
+    /// with other bytes matches no local or configured name, which are ASCII).
     static func split(_ host: ArraySlice<UInt8>) -> (String, UInt16?)? {
-        let text = String(decoding: host, as: UTF8.self).lowercased()
-        var name = Substring(text)
-        var portText: Substring?
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            name = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":") else { return nil }
-                portText = rest.dropFirst()
+        var name = host.startIndex..<host.endIndex
+        var portDigits: Range<Int>?
+        if host.first == UInt8(ascii: "[") {
+            guard let close = host.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            name = host.startIndex + 1..<close
+            if close + 1 < host.endIndex {
+                guard host[close + 1] == UInt8(ascii: ":") else { return nil }
+                portDigits = close + 2..<host.endIndex
             }
-        } else if let colon = text.lastIndex(of: ":") {
-            name = text[..<colon]
-            portText = text[text.index(after: colon)...]
+        } else if let colon = host.lastIndex(of: UInt8(ascii: ":")) {
+            name = host.startIndex..<colon
+            portDigits = colon + 1..<host.endIndex
         }
         var port: UInt16?
-        if let portText {
-            // RFC 3986 §3.2.3: port = *DIGIT (UInt16("+80") would also take a sign).
-            guard !portText.isEmpty, portText.utf8.allSatisfy({ $0 &- 0x30 < 10 }), let value = UInt16(portText) else { return nil }
-            port = value
+        if let portDigits {
+            // RFC 3986 §3.2.3: port = *DIGIT; here at least one, and at most 65535.
+            guard !portDigits.isEmpty else { return nil }
+            var value: UInt32 = 0
+            for byte in host[portDigits] {
+                guard byte &- UInt8(ascii: "0") < 10 else { return nil }
+                value = value * 10 + UInt32(byte &- UInt8(ascii: "0"))
+                guard value <= UInt32(UInt16.max) else { return nil }
+            }
+            port = UInt16(value)
         }
         guard !name.isEmpty else { return nil }
-        return (String(name), port)
+        let lowercased = String(unsafeUninitializedCapacity: name.count) { buffer in
+            for (i, byte) in host[name].enumerated() { buffer[i] = asciiLowercased(byte) }
+            return name.count
+        }
+        return (lowercased, port)
     }
 }

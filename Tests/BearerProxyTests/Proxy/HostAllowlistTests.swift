@@ -21,4 +21,18 @@ struct HostAllowlistTests {
     func refused(host: String) {
         #expect(!allows(host))
     }
+
+    @Test("split: the name lowercased in ASCII only, the port as a number up to 65535")
+    func split() throws {
+        func split(_ host: String) -> (String, UInt16?)? { HostAllowlist.split(ArraySlice(host.utf8)) }
+        #expect(try #require(split("LocalHost:08080")) == ("localhost", 8080))
+        #expect(try #require(split("[::1]:80")) == ("::1", 80))
+        #expect(try #require(split("App.Internal")) == ("app.internal", nil))
+        #expect(try #require(split("h:65535")) == ("h", 65535))
+        #expect(split("h:65536") == nil)
+        #expect(split("h:99999999999999999999999") == nil)
+        // U+212A KELVIN SIGN lowercases to "k" in Unicode; a Host is compared in ASCII, so it stays foreign.
+        #expect(try #require(split("\u{212A}.example")).0 == "\u{212A}.example")
+        #expect(!allows("\u{212A}ocalhost"))
+    }
 }
