@@ -62,13 +62,21 @@ enum ASCII {
 
 extension ASCII {
     /// Case-insensitive comparison of `bytes[range]` with a lowercase ASCII literal, without allocating.
+    /// Lengths are compared first, so most non-matching names cost one comparison.
+    @inline(__always)
     static func equalsLowercased(_ bytes: [UInt8], _ range: Range<Int>, _ literal: StaticString) -> Bool {
         guard range.count == literal.utf8CodeUnitCount else { return false }
-        return literal.withUTF8Buffer { lit in
-            var i = range.lowerBound
-            for expected in lit {
-                if lowercased(bytes[i]) != expected { return false }
+        guard literal.hasPointerRepresentation else {  // a one-character literal
+            return literal.withUTF8Buffer { lit in zip(bytes[range], lit).allSatisfy { lowercased($0) == $1 } }
+        }
+        return bytes.withUnsafeBufferPointer { buffer in
+            let lit = literal.utf8Start
+            var i = 0
+            var j = range.lowerBound
+            while i < range.count {
+                if lowercased(buffer[j]) != lit[i] { return false }
                 i += 1
+                j += 1
             }
             return true
         }
@@ -104,6 +112,13 @@ extension ASCII {
 }
 
 extension Array where Element == UInt8 {
+    /// Appends raw bytes with one copy: `append(contentsOf:)` given an `UnsafeRawBufferPointer`
+    /// takes the generic path, byte by byte; a typed buffer is copied at once.
+    @inline(__always)
+    mutating func append(bytes: UnsafeRawBufferPointer) {
+        bytes.withMemoryRebound(to: UInt8.self) { append(contentsOf: $0) }
+    }
+
     /// One memcpy from a raw buffer; `Array(UnsafeRawBufferPointer)` would copy byte by byte.
     init(copying bytes: UnsafeRawBufferPointer) {
         self.init(unsafeUninitializedCapacity: bytes.count) { storage, initialized in

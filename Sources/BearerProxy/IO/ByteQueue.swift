@@ -9,7 +9,7 @@ struct ByteQueue {
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         compactIfUseful()
-        storage.append(contentsOf: bytes)
+        storage.append(bytes: bytes)
     }
 
     mutating func append(_ bytes: [UInt8]) {

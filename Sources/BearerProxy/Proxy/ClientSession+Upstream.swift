@@ -102,7 +102,7 @@ extension ClientSession {
                 forwarded += payload.count
                 if exchange.upload.kept != nil {
                     if exchange.upload.kept!.count + payload.count <= replayLimit {
-                        exchange.upload.kept!.append(contentsOf: payload)
+                        exchange.upload.kept!.append(bytes: payload)
                     } else {
                         exchange.upload.kept = nil
                     }

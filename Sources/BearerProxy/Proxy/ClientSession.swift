@@ -110,10 +110,10 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
             // The common case: use the bytes where they are and keep only what is left over.
             let used = process(bytes)
             if used < bytes.count, !phase.isClosed {
-                input.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
+                input.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[used...]))
             }
         } else {
-            input.append(contentsOf: bytes)
+            input.append(bytes: bytes)
             processBufferedInput()
         }
         closeIfDoneAfterEOF()

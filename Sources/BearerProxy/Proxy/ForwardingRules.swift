@@ -156,7 +156,7 @@ struct ForwardingRules: Sendable {
     /// Appends the target as the upstream must see it: always origin-form under the base path,
     /// less the route's prefix when it strips one. An absolute-form target keeps only its path and
     /// query; the host it names chose the route, and the request goes to that route's upstream.
-    func appendUpstreamTarget(of head: RequestHead, form: TargetForm, to out: inout [UInt8]) {
+    func appendUpstreamTarget(of head: RequestHead, form: TargetForm, to out: inout some ByteAppending) {
         let target = head.raw[head.target]
         var rest: ArraySlice<UInt8>
         switch form {
@@ -170,9 +170,9 @@ struct ForwardingRules: Sendable {
         }
         // The route matched this prefix on a segment boundary, so the rest starts with "/" or "?" or is empty.
         if strippedPrefixLength > 0, rest.first == UInt8(ascii: "/") { rest = rest.dropFirst(strippedPrefixLength) }
-        out.append(contentsOf: basePath)
+        out.append(basePath)
         if rest.first != UInt8(ascii: "/") { out.append(UInt8(ascii: "/")) }
-        out.append(contentsOf: rest)
+        out.append(head.raw, range: rest.startIndex..<rest.endIndex)
     }
 
     /// The request's path (before any "?"), as routes match it: "/" when the target has none.
@@ -194,43 +194,54 @@ struct ForwardingRules: Sendable {
     /// `proof`: the DPoP proof for this request when the token is DPoP-bound (RFC 9449 §7.1).
     func upstreamHead(for head: RequestHead, form: TargetForm, framing: BodyFraming, token: AccessToken, clientAddress: String,
                       webSocket: Bool = false, proof: String? = nil) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(head.raw.count + token.headerValue.count + 128)
-        out.append(contentsOf: head.raw[head.method])
+        // Each client field grows by at most 2 bytes (": " for ":"); ours take under 200.
+        let estimate = head.raw.count + 2 * head.fields.count + upstreamAuthority.count + basePath.count
+            + token.headerValue.count + clientAddress.utf8.count + (proof?.utf8.count ?? 0) + 200
+        return HeadWriter.bytes(capacity: estimate) { out in
+            writeUpstreamHead(for: head, form: form, framing: framing, token: token, clientAddress: clientAddress,
+                              webSocket: webSocket, proof: proof, to: &out)
+        }
+    }
+
+    private func writeUpstreamHead(for head: RequestHead, form: TargetForm, framing: BodyFraming, token: AccessToken,
+                                   clientAddress: String, webSocket: Bool, proof: String?, to out: inout HeadWriter) {
+        out.append(head.raw, range: head.method)
         out.append(UInt8(ascii: " "))
         appendUpstreamTarget(of: head, form: form, to: &out)
-        out.append(contentsOf: " HTTP/1.1\r\nHost: ".utf8)
-        out.append(contentsOf: upstreamAuthority)
-        out.append(contentsOf: "\r\n".utf8)
+        out.append(" HTTP/1.1\r\nHost: ")
+        out.append(upstreamAuthority)
+        out.append("\r\n")
 
         var forwardedFor: [HTTPField] = []  // ranges only: the values are copied once, below
+        let filter = HopFilter(head, names: Self.requestDropped)
         for field in head.fields {
             if head.fieldNameIs(field, "x-forwarded-for") {
                 forwardedFor.append(field)
                 continue
             }
-            if Self.isDropped(field, in: head, names: Self.requestDropped) { continue }
+            if filter.drops(field, of: head) { continue }
             Self.appendField(field, of: head, to: &out)
         }
         // X-Forwarded-For: earlier hops as the client sent them, then the client itself.
         Self.appendName("X-Forwarded-For", to: &out)
         for field in forwardedFor {
-            out.append(contentsOf: head.value(field))
-            out.append(contentsOf: ", ".utf8)
+            out.append(head.raw, range: field.value)
+            out.append(", ")
         }
-        out.append(contentsOf: clientAddress.utf8)
-        out.append(contentsOf: "\r\n".utf8)
+        var address = clientAddress
+        address.withUTF8 { out.append(bytes: UnsafeRawBufferPointer($0)) }
+        out.append("\r\n")
         Self.appendField(name: "X-Forwarded-Proto", value: "http", to: &out)
-        if let host = head.firstValue(named: "host") {
+        if let host = head.fields.first(where: { head.fieldNameIs($0, "host") }) {
             Self.appendName("X-Forwarded-Host", to: &out)
-            out.append(contentsOf: host)
-            out.append(contentsOf: "\r\n".utf8)
+            out.append(head.raw, range: host.value)
+            out.append("\r\n")
         }
         switch framing {
         case .contentLength(let length):
             Self.appendName("Content-Length", to: &out)
-            appendDecimal(length, to: &out)
-            out.append(contentsOf: "\r\n".utf8)
+            out.append(decimal: length)
+            out.append("\r\n")
         case .chunked:
             Self.appendField(name: "Transfer-Encoding", value: "chunked", to: &out)
         case .none, .untilClose:
@@ -244,15 +255,14 @@ struct ForwardingRules: Sendable {
             Self.appendField(name: "Upgrade", value: "websocket", to: &out)
         }
         Self.appendName("Authorization", to: &out)
-        out.append(contentsOf: token.headerValue)
-        out.append(contentsOf: "\r\n".utf8)
-        if let proof {
+        out.append(token.headerValue)
+        out.append("\r\n")
+        if var proof {
             Self.appendName("DPoP", to: &out)
-            out.append(contentsOf: proof.utf8)
-            out.append(contentsOf: "\r\n".utf8)
+            proof.withUTF8 { out.append(bytes: UnsafeRawBufferPointer($0)) }
+            out.append("\r\n")
         }
-        out.append(contentsOf: "\r\n".utf8)
-        return out
+        out.append("\r\n")
     }
 
     /// The URL a request goes to upstream, without query (a DPoP proof's `htu`, RFC 9449 §4.2).
@@ -301,15 +311,22 @@ struct ForwardingRules: Sendable {
     /// The response head sent to the client: status line in our version, the upstream's fields
     /// less hop-by-hop ones, then our framing and connection fields.
     func clientHead(for head: ResponseHead, framing: ClientFraming, connection: ClientConnection) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(head.raw.count + 64)
-        out.append(contentsOf: "HTTP/1.1 ".utf8)
-        appendDecimal(UInt64(head.status), to: &out)
+        // Each upstream field grows by at most 2 bytes; the status line and ours take under 100.
+        HeadWriter.bytes(capacity: head.raw.count + 2 * head.fields.count + 100) { out in
+            writeClientHead(for: head, framing: framing, connection: connection, to: &out)
+        }
+    }
+
+    private func writeClientHead(for head: ResponseHead, framing: ClientFraming, connection: ClientConnection,
+                                 to out: inout HeadWriter) {
+        out.append("HTTP/1.1 ")
+        out.append(decimal: UInt64(head.status))
         out.append(UInt8(ascii: " "))
-        out.append(contentsOf: head.raw[head.reason])
-        out.append(contentsOf: "\r\n".utf8)
+        out.append(head.raw, range: head.reason)
+        out.append("\r\n")
+        let filter = HopFilter(head, names: Self.responseDroppedAll)
         for field in head.fields {
-            if Self.isDropped(field, in: head, names: Self.responseDroppedAll) { continue }
+            if filter.drops(field, of: head) { continue }
             if head.fieldNameIs(field, "content-length") {
                 // RFC 9110 §8.6: never on a 1xx. A re-framed body must not carry the upstream's length.
                 if head.status < 200 { continue }
@@ -328,8 +345,7 @@ struct ForwardingRules: Sendable {
             Self.appendField(name: "Connection", value: "Upgrade", to: &out)
             Self.appendField(name: "Upgrade", value: "websocket", to: &out)
         }
-        out.append(contentsOf: "\r\n".utf8)
-        return out
+        out.append("\r\n")
     }
 
     /// An interim (1xx) response passed to the client as the upstream sent it, less hop-by-hop fields.
@@ -339,43 +355,69 @@ struct ForwardingRules: Sendable {
 
     // MARK: Field helpers
 
-    /// RFC 9110 §7.6.1: names listed in `Connection` are hop-by-hop for this message too. Read
-    /// where they are, each time: a head has few fields and at most one or two `Connection`
-    /// lines, and a list of copies would cost allocations on every message.
-    private static func isDropped(_ field: HTTPField, in head: some HTTPHead, names: [StaticString]) -> Bool {
-        for name in names where head.fieldNameIs(field, name) { return true }
-        let raw = head.raw
-        let name = field.name
-        for connection in head.fields where head.fieldNameIs(connection, "connection") {
-            var nominated = false
-            ASCII.forEachListElement(raw, connection.value) { option in
-                nominated = option.count == name.count
-                    && zip(raw[option], raw[name]).allSatisfy { asciiLowercased($0) == asciiLowercased($1) }
-                return !nominated
+    /// The fields of one head that stay on this hop: those named in a fixed list, and those the
+    /// head's own `Connection` fields nominate (RFC 9110 §7.6.1). The nominations are read once per
+    /// head; only an option outside the fixed list (`close`, or a real extension field) makes
+    /// each field be checked against them, so the usual `Connection: keep-alive` costs nothing
+    /// per field.
+    struct HopFilter {
+        let names: [StaticString]
+        private let checksNominations: Bool
+
+        init(_ head: some HTTPHead, names: [StaticString]) {
+            self.names = names
+            var others = false
+            let raw = head.raw
+            for field in head.fields where head.fieldNameIs(field, "connection") {
+                ASCII.forEachListElement(raw, field.value) { option in
+                    if !option.isEmpty, !names.contains(where: { ASCII.equalsLowercased(raw, option, $0) }) { others = true }
+                    return !others
+                }
+                if others { break }
             }
-            if nominated { return true }
+            checksNominations = others
         }
-        return false
+
+        func drops(_ field: HTTPField, of head: some HTTPHead) -> Bool {
+            for name in names where head.fieldNameIs(field, name) { return true }
+            return checksNominations && Self.isNominated(field, in: head)
+        }
+
+        /// Whether a `Connection` field of `head` lists this field's name.
+        private static func isNominated(_ field: HTTPField, in head: some HTTPHead) -> Bool {
+            let raw = head.raw
+            let name = field.name
+            for connection in head.fields where head.fieldNameIs(connection, "connection") {
+                var nominated = false
+                ASCII.forEachListElement(raw, connection.value) { option in
+                    nominated = option.count == name.count
+                        && zip(raw[option], raw[name]).allSatisfy { asciiLowercased($0) == asciiLowercased($1) }
+                    return !nominated
+                }
+                if nominated { return true }
+            }
+            return false
+        }
     }
 
-    private static func appendField(_ field: HTTPField, of head: some HTTPHead, to out: inout [UInt8]) {
-        out.append(contentsOf: head.raw[field.name])
-        out.append(contentsOf: ": ".utf8)
-        out.append(contentsOf: head.raw[field.value])
-        out.append(contentsOf: "\r\n".utf8)
+    private static func appendField(_ field: HTTPField, of head: some HTTPHead, to out: inout HeadWriter) {
+        out.append(head.raw, range: field.name)
+        out.append(": ")
+        out.append(head.raw, range: field.value)
+        out.append("\r\n")
     }
 
     /// A field of ours whose value is fixed.
-    private static func appendField(name: StaticString, value: StaticString, to out: inout [UInt8]) {
+    private static func appendField(name: StaticString, value: StaticString, to out: inout HeadWriter) {
         appendName(name, to: &out)
-        out.append(contentsOf: UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
-        out.append(contentsOf: "\r\n".utf8)
+        out.append(value)
+        out.append("\r\n")
     }
 
     /// "Name: ", for a value the caller appends, followed by CRLF.
-    private static func appendName(_ name: StaticString, to out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        out.append(contentsOf: ": ".utf8)
+    private static func appendName(_ name: StaticString, to out: inout HeadWriter) {
+        out.append(name)
+        out.append(": ")
     }
 
     private static func hasPrefixIgnoringCase(_ bytes: ArraySlice<UInt8>, _ prefix: StaticString) -> Bool {
@@ -383,13 +425,6 @@ struct ForwardingRules: Sendable {
         guard bytes.count >= p.count else { return false }
         return zip(bytes, p).allSatisfy { asciiLowercased($0) == $1 }
     }
-}
-
-/// Appends `value` in decimal ASCII without making a String.
-func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-    guard value >= 10 else { out.append(UInt8(ascii: "0") + UInt8(value)); return }
-    appendDecimal(value / 10, to: &out)
-    out.append(UInt8(ascii: "0") + UInt8(value % 10))
 }
 
 @inline(__always)

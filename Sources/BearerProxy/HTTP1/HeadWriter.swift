@@ -1,0 +1,94 @@
+/// Where head bytes go: a growing `[UInt8]`, or a `HeadWriter` over memory reserved up front.
+/// The helpers that build heads (`ForwardingRules`) are written once against this.
+protocol ByteAppending {
+    mutating func append(bytes: UnsafeRawBufferPointer)
+    mutating func append(_ byte: UInt8)
+}
+
+extension ByteAppending {
+    /// An ASCII literal.
+    @inline(__always)
+    mutating func append(_ literal: StaticString) {
+        guard literal.hasPointerRepresentation else {  // a one-character literal
+            literal.withUTF8Buffer { append(bytes: UnsafeRawBufferPointer($0)) }
+            return
+        }
+        append(bytes: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// `source[range]`.
+    @inline(__always)
+    mutating func append(_ source: [UInt8], range: Range<Int>) {
+        source.withUnsafeBytes { append(bytes: UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
+    @inline(__always)
+    mutating func append(_ source: [UInt8]) {
+        source.withUnsafeBytes { append(bytes: $0) }
+    }
+
+    /// `value` in decimal ASCII, without making a String.
+    mutating func append(decimal value: UInt64) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        repeat {
+            append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
+        } while divisor > 0
+    }
+}
+
+extension Array: ByteAppending where Element == UInt8 {}
+
+/// Writes a head into memory reserved once, one copy per piece. A head is built from a few dozen
+/// small pieces, and `Array.append(contentsOf:)` costs over a hundred instructions per call
+/// (uniqueness, capacity, the generic copy), which made building heads the largest item of the
+/// proxy's own work per request.
+struct HeadWriter: ByteAppending {
+    private let buffer: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+    /// A piece did not fit: the bytes written are incomplete and `HeadWriter.bytes` tries again, larger.
+    private(set) var overflowed = false
+
+    private init(_ buffer: UnsafeMutableRawBufferPointer) {
+        self.buffer = buffer
+    }
+
+    @inline(__always)
+    mutating func append(bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        guard !overflowed, bytes.count <= buffer.count - count, let base = buffer.baseAddress else {
+            overflowed = true
+            return
+        }
+        (base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        guard !overflowed, count < buffer.count else {
+            overflowed = true
+            return
+        }
+        buffer[count] = byte
+        count += 1
+    }
+
+    /// The bytes `write` produces, in one allocation of `capacity` bytes when they fit (the
+    /// caller's estimate), else in twice as much, and so on: a low estimate costs time, never bytes.
+    static func bytes(capacity: Int, _ write: (inout HeadWriter) -> Void) -> [UInt8] {
+        var capacity = max(capacity, 64)
+        while true {
+            var fitted = false
+            let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { storage, initialized in
+                var writer = HeadWriter(UnsafeMutableRawBufferPointer(storage))
+                write(&writer)
+                fitted = !writer.overflowed
+                initialized = fitted ? writer.count : 0
+            }
+            if fitted { return bytes }
+            capacity *= 2
+        }
+    }
+}
