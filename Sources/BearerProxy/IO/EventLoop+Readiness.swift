@@ -16,13 +16,17 @@ struct Readiness: OptionSet, Sendable {
     static let peerClosed = Readiness(rawValue: 4)
 }
 
+/// Something that asks its loop to call it back once the current batch of events is handled.
+protocol DeferredWork: AnyObject {
+    /// Work asked for with `EventLoop.defer(_:)`.
+    func runDeferred()
+}
+
 /// Something registered with a loop's epoll set.
-protocol EventHandler: AnyObject {
+protocol EventHandler: DeferredWork {
     /// What became ready since the last call. Hang-up and error count as readable and writable,
     /// so the next system call reports the real error or the end of the stream (as redis `ae` does).
     func handleEvents(_ ready: Readiness)
-    /// Work asked for with `EventLoop.defer(_:)`.
-    func runDeferred()
 }
 
 extension EventLoop {
@@ -63,11 +67,13 @@ extension EventLoop {
         handlers.removeValue(forKey: token)
     }
 
-    /// Runs `handler.runDeferred()` on this loop once the current batch is done. Asking twice before
-    /// it runs runs it twice; handlers keep their own "already asked" state where that matters.
-    func `defer`(_ handler: any EventHandler) {
+    /// Runs `handler.runDeferred()` on this loop once the current batch is done: at the end of
+    /// the handler run that drains the epoll set when asked from within it, else as the next work
+    /// item on the queue. Asking twice before it runs runs it twice; handlers keep their own
+    /// "already asked" state where that matters.
+    func `defer`(_ handler: any DeferredWork) {
         deferred.append(handler)
-        guard !deferredPassQueued else { return }
+        guard !inBatch, !deferredPassQueued else { return }
         deferredPassQueued = true
         queue.async { [self] in runDeferredPass() }
     }
@@ -100,12 +106,14 @@ extension EventLoop {
         source.resume()
     }
 
-    /// Drains the epoll set, at most `eventsPerWakeup` events, handing each to its handler.
+    /// Drains the epoll set, at most `eventsPerWakeup` events, handing each to its handler, then
+    /// runs the work deferred meanwhile (one pass; what that pass defers again is queued).
     private func handleReadySet() {
+        inBatch = true
         var handled = 0
         while handled < Self.eventsPerWakeup {
             let count = Int(epoll_wait(epollFD, events, Int32(Self.eventsPerWait), 0))
-            guard count > 0 else { return }
+            guard count > 0 else { break }
             for i in 0..<count {
                 let event = events[i]
                 // Looked up per event: a handler closed by an earlier event of this batch is gone.
@@ -113,7 +121,9 @@ extension EventLoop {
                 handler.handleEvents(Self.readiness(event.events))
             }
             handled += count
-            if count < Self.eventsPerWait { return }
+            if count < Self.eventsPerWait { break }
         }
+        inBatch = false
+        if !deferred.isEmpty { runDeferredPass() }
     }
 }

@@ -38,12 +38,7 @@ public final class ProxyMetrics: Sendable {
     public init() {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
-        // Request and upstream times on a loopback sidecar: sub-millisecond to the response timeout.
-        factory.defaultDurationHistogramBuckets = [
-            .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10),
-            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-            .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
-        ]
+        factory.defaultDurationHistogramBuckets = Self.durationBuckets
         self.registry = registry
         self.factory = factory
         openClientConnections = Meter(label: "bearer_proxy_client_connections_open", factory: factory)
@@ -97,17 +92,46 @@ public final class ProxyMetrics: Sendable {
         }
     }
 
-    /// The Prometheus text exposition (format 0.0.4) of every metric.
+    /// Request and upstream times on a loopback sidecar: sub-millisecond to the response timeout.
+    static let durationBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+    ]
+
+    /// The Prometheus text exposition (format 0.0.4) of every metric: the registry's, then the
+    /// duration histograms the loops record into (`LoopHistogram`), one family after the other.
     public func exposition() -> [UInt8] {
-        registry.emitToBuffer()
+        var out = registry.emitToBuffer()
+        let routes = byRoute.withLock { $0.sorted { $0.key < $1.key }.map(\.value) }
+        for family in [\RequestMetrics.requestDuration, \RequestMetrics.upstreamDuration] {
+            guard let first = routes.first else { break }
+            out.append(contentsOf: "# TYPE \(first[keyPath: family].name) histogram\n".utf8)
+            for route in routes { route[keyPath: family].emit(into: &out) }
+        }
+        return out
+    }
+
+    /// A label value as the text format quotes it: backslash, double quote and line feed escaped.
+    static func escapedLabelValue(_ value: String) -> String {
+        var escaped = ""
+        for character in value {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
     }
 }
 
 /// The request metrics of one route (`route` label), used by every loop.
 final class RequestMetrics: Sendable {
     private let requestCounters: [CoreMetrics.Counter]
-    let requestDuration: CoreMetrics.Timer
-    let upstreamDuration: CoreMetrics.Timer
+    let requestDuration: LoopHistogram
+    let upstreamDuration: LoopHistogram
     let bytesIn: CoreMetrics.Counter
     let bytesOut: CoreMetrics.Counter
     /// This route's upstream pools (all loops): open connections (in use or idle), idle ones,
@@ -126,8 +150,11 @@ final class RequestMetrics: Sendable {
             }
         }
         requestCounters = counters
-        requestDuration = Timer(label: "bearer_proxy_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-        upstreamDuration = Timer(label: "bearer_proxy_upstream_duration_seconds", dimensions: [("route", route)], factory: factory)
+        let labels = "route=\"\(ProxyMetrics.escapedLabelValue(route))\""
+        requestDuration = LoopHistogram(name: "bearer_proxy_request_duration_seconds", labels: labels,
+                                        bounds: ProxyMetrics.durationBuckets)
+        upstreamDuration = LoopHistogram(name: "bearer_proxy_upstream_duration_seconds", labels: labels,
+                                         bounds: ProxyMetrics.durationBuckets)
         bytesIn = Counter(label: "bearer_proxy_request_body_bytes_total", dimensions: [("route", route)], factory: factory)
         bytesOut = Counter(label: "bearer_proxy_response_body_bytes_total", dimensions: [("route", route)], factory: factory)
         upstreamOpen = Meter(label: "bearer_proxy_route_upstream_open_connections", dimensions: [("route", route)], factory: factory)
@@ -137,13 +164,14 @@ final class RequestMetrics: Sendable {
     }
 
     /// Counts one finished request. Called once per request, on its loop.
+    /// `shard`: the recording loop's index (`LoopHistogram`).
     func record(methodIndex: Int, status: Int, durationNanoseconds: UInt64, upstreamNanoseconds: UInt64?,
-                bytesIn inBytes: Int, bytesOut outBytes: Int) {
+                bytesIn inBytes: Int, bytesOut outBytes: Int, shard: Int = 0) {
         let classes = ProxyMetrics.statusClasses.count
         let statusClass = (100...599).contains(status) ? status / 100 - 1 : classes - 1
         requestCounters[methodIndex * classes + statusClass].increment()
-        requestDuration.recordNanoseconds(Int64(clamping: durationNanoseconds))
-        if let upstreamNanoseconds { upstreamDuration.recordNanoseconds(Int64(clamping: upstreamNanoseconds)) }
+        requestDuration.record(nanoseconds: durationNanoseconds, shard: shard)
+        if let upstreamNanoseconds { upstreamDuration.record(nanoseconds: upstreamNanoseconds, shard: shard) }
         if inBytes > 0 { bytesIn.increment(by: inBytes) }
         if outBytes > 0 { bytesOut.increment(by: outBytes) }
     }

@@ -131,7 +131,7 @@ extension ClientSession {
                         upstream: UInt64?, bytesIn: UInt64, bytesOut: Int, reused: Bool, failure: String?) {
         let method = head.map { ProxyMetrics.methodIndex($0.raw[$0.method]) } ?? ProxyMetrics.methods.count - 1
         metrics.record(methodIndex: method, status: status, durationNanoseconds: duration, upstreamNanoseconds: upstream,
-                       bytesIn: Int(bytesIn), bytesOut: bytesOut)
+                       bytesIn: Int(bytesIn), bytesOut: bytesOut, shard: context.loop.index)
         if let failure {
             context.metrics.recentFailures.add(
                 time: WallClock.milliseconds(), status: status, method: head.map { $0.raw[$0.method] } ?? Array("-".utf8)[...],

@@ -29,13 +29,17 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
     private let open: Opener
     private var idle: [any Transport] = []
     private(set) var statistics = Statistics() {
-        // The idle gauge is shared by all loops' pools, so it moves by this pool's change.
         didSet {
-            guard statistics.idle != oldValue.idle else { return }
-            metrics?.idle.increment(by: Double(statistics.idle - oldValue.idle))
-            routeMetrics?.upstreamIdle.increment(by: Double(statistics.idle - oldValue.idle))
+            guard statistics.idle != oldValue.idle, !idleReportQueued, metrics != nil || routeMetrics != nil else { return }
+            idleReportQueued = true
+            loop.defer(self)
         }
     }
+    /// The idle count the gauges were last moved to, and whether a report is due after this batch.
+    /// A request takes a connection and hands it back within one batch or two, so reporting once
+    /// per batch spares the gauges (atomics shared by all loops) most of their updates.
+    private var reportedIdle = 0
+    private var idleReportQueued = false
     /// Shared counters; nil in unit tests that build a bare pool.
     var metrics: PoolMetrics?
     /// The route's own series (its pools on every loop add up there).
@@ -164,4 +168,17 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
 
     func connectionDidOpen(_ connection: any Transport) {}
     func connectionDidDrain(_ connection: any Transport) {}
+}
+
+extension UpstreamPool: DeferredWork {
+    /// Moves the idle gauges by this pool's change since the last report: the gauges are shared
+    /// by all loops' pools.
+    func runDeferred() {
+        idleReportQueued = false
+        let change = statistics.idle - reportedIdle
+        guard change != 0 else { return }
+        reportedIdle = statistics.idle
+        metrics?.idle.increment(by: Double(change))
+        routeMetrics?.upstreamIdle.increment(by: Double(change))
+    }
 }
