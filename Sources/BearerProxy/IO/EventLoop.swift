@@ -1,6 +1,9 @@
 import CEpoll
 import Dispatch
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Something on a loop that can time out: the loop's sweeper compares `deadline` with the clock.
 protocol Expirable: AnyObject {
@@ -38,7 +41,9 @@ public final class EventLoop: @unchecked Sendable {
     var handlers: [UInt64: any EventHandler] = [:]
     var nextToken: UInt64 = 1
     /// Handlers to run again after the current batch (see `defer(_:)`), and whether a pass is queued.
-    var deferred: [any EventHandler] = []
+    var deferred: [any DeferredWork] = []
+    /// The epoll set is being drained: work deferred now runs at the end of that handler run.
+    var inBatch = false
     var deferredPassQueued = false
     /// Where `epoll_wait` writes; `eventsPerWait` entries.
     let events: UnsafeMutablePointer<epoll_event>
@@ -89,7 +94,11 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     static func now() -> UInt64 {
-        DispatchTime.now().uptimeNanoseconds
+        // CLOCK_MONOTONIC, the clock of `DispatchTime.now()` on Linux, read without libdispatch's
+        // conversion: several reads per request.
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 
     static func deadline(after duration: Duration) -> UInt64 {
