@@ -40,6 +40,8 @@ struct ForwardingRules: Sendable {
     /// lists above joined once, so the per-field check walks one array.
     static let requestDropped = hopByHop + requestReplaced
     static let responseDroppedAll = hopByHop + responseDropped
+    static let requestDroppedLengths = HopFilter.lengths(of: requestDropped)
+    static let responseDroppedLengths = HopFilter.lengths(of: responseDroppedAll)
 
     // MARK: Request target
 
@@ -213,7 +215,7 @@ struct ForwardingRules: Sendable {
         out.append("\r\n")
 
         var forwardedFor: [HTTPField] = []  // ranges only: the values are copied once, below
-        let filter = HopFilter(head, names: Self.requestDropped)
+        let filter = HopFilter(head, names: Self.requestDropped, lengths: Self.requestDroppedLengths)
         for field in head.fields {
             if head.fieldNameIs(field, "x-forwarded-for") {
                 forwardedFor.append(field)
@@ -324,7 +326,7 @@ struct ForwardingRules: Sendable {
         out.append(UInt8(ascii: " "))
         out.append(head.raw, range: head.reason)
         out.append("\r\n")
-        let filter = HopFilter(head, names: Self.responseDroppedAll)
+        let filter = HopFilter(head, names: Self.responseDroppedAll, lengths: Self.responseDroppedLengths)
         for field in head.fields {
             if filter.drops(field, of: head) { continue }
             if head.fieldNameIs(field, "content-length") {
@@ -362,10 +364,21 @@ struct ForwardingRules: Sendable {
     /// per field.
     struct HopFilter {
         let names: [StaticString]
+        /// Bit n is set when some name in `names` is n bytes long: most fields are passed on
+        /// after one length test, without comparing bytes.
+        private let lengths: UInt64
         private let checksNominations: Bool
 
-        init(_ head: some HTTPHead, names: [StaticString]) {
+        static func lengths(of names: [StaticString]) -> UInt64 {
+            names.reduce(0) { mask, name in
+                precondition(name.utf8CodeUnitCount < 64, "field names in drop lists are shorter than 64 bytes")
+                return mask | 1 << UInt64(name.utf8CodeUnitCount)
+            }
+        }
+
+        init(_ head: some HTTPHead, names: [StaticString], lengths: UInt64) {
             self.names = names
+            self.lengths = lengths
             var others = false
             let raw = head.raw
             for field in head.fields where head.fieldNameIs(field, "connection") {
@@ -379,7 +392,10 @@ struct ForwardingRules: Sendable {
         }
 
         func drops(_ field: HTTPField, of head: some HTTPHead) -> Bool {
-            for name in names where head.fieldNameIs(field, name) { return true }
+            let length = field.name.count
+            if length < 64, (lengths >> UInt64(length)) & 1 == 1 {
+                for name in names where head.fieldNameIs(field, name) { return true }
+            }
             return checksNominations && Self.isNominated(field, in: head)
         }
 
