@@ -10,6 +10,8 @@
 # `valgrind --tool=callgrind`, wrk sends small requests on 8 connections for $SECONDS_MEASURED s
 # (default 10) after a 3 s warm-up, and the counters are zeroed in between. Prints one line per
 # binary: requests, instructions, instructions per request. Needs valgrind and wrk.
+# KEEP_PROFILE=PATH keeps each profile as PATH.<binary name>, for callgrind_annotate.
+# ACCESS_LOG=1 runs the proxy at log level info, with its access log on (to a file), as shipped.
 # valgrind 3.19 cannot read the DWARF 5 of Swift's debug info, so each binary is copied without it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); out="$here/out"
@@ -24,9 +26,10 @@ cd "$out"; mkdir -p logs tmp
 nginx -p "$out" -c "$out/upstream.conf"
 python3 "$here/token_server.py" 127.0.0.1 $tok leaf.pem leaf.key bench secret-for-bench 3600 2>"$work/token.log" & pids+=($!)
 sed "s/^listen: .*/listen: 127.0.0.1:$port/" proxy.conf > "$work/proxy.conf"
+[ "${ACCESS_LOG:-0}" = 1 ] && sed -i "s/^  level: .*/  level: info/" "$work/proxy.conf"
 for bin in "$@"; do
   objcopy --strip-debug "$bin" "$work/bp"
-  valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$work/bp" --config "$work/proxy.conf" 2>"$work/valgrind.log" & vg=$!
+  valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$work/bp" --config "$work/proxy.conf" 2>"$work/valgrind.log" >/dev/null & vg=$!
   for _ in $(seq 120); do curl -sf -o /dev/null "http://127.0.0.1:$port/small" && break; sleep 0.5; done
   wrk -t1 -c8 -d3s "http://127.0.0.1:$port/small" >/dev/null
   callgrind_control -z $vg >/dev/null
@@ -34,6 +37,7 @@ for bin in "$@"; do
   callgrind_control -d $vg >/dev/null
   sleep 1; kill $vg; wait $vg 2>/dev/null || true
   ir=$(grep -h "^summary:" "$work"/cg.$vg.1 | awk '{print $2}')
+  [ -n "${KEEP_PROFILE:-}" ] && cp "$work"/cg.$vg.1 "$KEEP_PROFILE.$(basename "$bin")"
   printf '%s: %s requests, %s instructions, %s per request\n' "$bin" "$n" "$ir" "$((ir / n))"
   rm -f "$work"/cg.*
 done

@@ -91,4 +91,21 @@ struct HeadWriter: ByteAppending {
             capacity *= 2
         }
     }
+
+    /// The same for text (ASCII or UTF-8): a String of up to 15 bytes is stored inline, so a
+    /// short one costs no allocation at all.
+    static func string(capacity: Int, _ write: (inout HeadWriter) -> Void) -> String {
+        var capacity = max(capacity, 16)
+        while true {
+            var fitted = false
+            let text = String(unsafeUninitializedCapacity: capacity) { storage in
+                var writer = HeadWriter(UnsafeMutableRawBufferPointer(storage))
+                write(&writer)
+                fitted = !writer.overflowed
+                return fitted ? writer.count : 0
+            }
+            if fitted { return text }
+            capacity *= 2
+        }
+    }
 }

@@ -39,9 +39,20 @@ public struct JSONLogHandler: LogHandler {
 enum LogTimestamp {
     /// Built digit by digit: `String(format:)` costs tens of microseconds, once per log line.
     static func now() -> String {
+        let (seconds, milliseconds) = nowParts()
+        return format(seconds: seconds, milliseconds: milliseconds)
+    }
+
+    /// The current time, as `now()` writes it, into `out`: no String, no array.
+    static func appendNow(to out: inout HeadWriter) {
+        let (seconds, milliseconds) = nowParts()
+        append(seconds: seconds, milliseconds: milliseconds, to: &out)
+    }
+
+    private static func nowParts() -> (Int, Int) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        return format(seconds: Int(now.tv_sec), milliseconds: Int(now.tv_nsec) / 1_000_000)
+        return (Int(now.tv_sec), Int(now.tv_nsec) / 1_000_000)
     }
 
     /// A time given in seconds since 1970, to the second (`2026-12-02T13:00:00Z`).
@@ -51,32 +62,33 @@ enum LogTimestamp {
     }
 
     private static func format(seconds: Int, milliseconds: Int?) -> String {
+        HeadWriter.string(capacity: 32) { append(seconds: seconds, milliseconds: milliseconds, to: &$0) }
+    }
+
+    private static func append(seconds: Int, milliseconds: Int?, to out: inout HeadWriter) {
         var tm = tm()
         var seconds = seconds
         gmtime_r(&seconds, &tm)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(24)
         func digits(_ value: Int, _ count: Int) {
             var divisor = 1
             for _ in 1..<count { divisor *= 10 }
             var rest = value
             while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
                 rest %= divisor
                 divisor /= 10
             }
         }
-        digits(Int(tm.tm_year) + 1900, 4); bytes.append(UInt8(ascii: "-"))
-        digits(Int(tm.tm_mon) + 1, 2); bytes.append(UInt8(ascii: "-"))
-        digits(Int(tm.tm_mday), 2); bytes.append(UInt8(ascii: "T"))
-        digits(Int(tm.tm_hour), 2); bytes.append(UInt8(ascii: ":"))
-        digits(Int(tm.tm_min), 2); bytes.append(UInt8(ascii: ":"))
+        digits(Int(tm.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
+        digits(Int(tm.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
+        digits(Int(tm.tm_mday), 2); out.append(UInt8(ascii: "T"))
+        digits(Int(tm.tm_hour), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(tm.tm_min), 2); out.append(UInt8(ascii: ":"))
         digits(Int(tm.tm_sec), 2)
         if let milliseconds {
-            bytes.append(UInt8(ascii: "."))
+            out.append(UInt8(ascii: "."))
             digits(milliseconds, 3)
         }
-        bytes.append(UInt8(ascii: "Z"))
-        return String(decoding: bytes, as: UTF8.self)
+        out.append(UInt8(ascii: "Z"))
     }
 }

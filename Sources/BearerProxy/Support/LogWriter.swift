@@ -36,12 +36,22 @@ public final class LogWriter: Sendable {
 
     /// Queues one line (which ends with a newline). Never blocks on I/O.
     public func write(_ line: String) {
+        var line = line
+        line.withUTF8 { write(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Queues one line given as bytes (ending with a newline).
+    func write(bytes line: [UInt8]) {
+        line.withUnsafeBytes { write(bytes: $0) }
+    }
+
+    private func write(bytes line: UnsafeRawBufferPointer) {
         let schedule: Bool = state.withLock { state in
             guard state.pending.count < maxPending else {
                 state.dropped += 1
                 return false
             }
-            state.pending.append(contentsOf: line.utf8)
+            state.pending.append(bytes: line)  // one copy
             defer { state.scheduled = true }
             return !state.scheduled
         }
