@@ -112,13 +112,6 @@ extension ASCII {
 }
 
 extension Array where Element == UInt8 {
-    /// Appends raw bytes with one copy: `append(contentsOf:)` given an `UnsafeRawBufferPointer`
-    /// takes the generic path, byte by byte; a typed buffer is copied at once.
-    @inline(__always)
-    mutating func append(bytes: UnsafeRawBufferPointer) {
-        bytes.withMemoryRebound(to: UInt8.self) { append(contentsOf: $0) }
-    }
-
     /// One memcpy from a raw buffer; `Array(UnsafeRawBufferPointer)` would copy byte by byte.
     init(copying bytes: UnsafeRawBufferPointer) {
         self.init(unsafeUninitializedCapacity: bytes.count) { storage, initialized in

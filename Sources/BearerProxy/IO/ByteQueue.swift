@@ -1,45 +1,101 @@
-/// Bytes waiting to be written, consumed from the front. Storage is reused, so a connection that
-/// streams a large body keeps one buffer instead of allocating per write.
-struct ByteQueue {
-    private var storage: [UInt8] = []
-    private var head = 0
+#if canImport(Glibc)
+import Glibc
+#endif
 
-    var count: Int { storage.count - head }
-    var isEmpty: Bool { head == storage.count }
+/// Bytes waiting to be written, consumed from the front. Its memory is kept between writes (up to
+/// `keptCapacity` once empty), so a connection that streams a large body keeps one buffer instead
+/// of allocating per write, and a head is written straight into it (`append(estimate:_:)`)
+/// instead of into an array of its own that is then copied.
+/// Not copyable: it owns its memory, freed in `deinit`.
+struct ByteQueue: ~Copyable {
+    private var base: UnsafeMutableRawPointer?
+    private var capacity = 0
+    /// The unsent bytes are `base[start..<end]`.
+    private var start = 0
+    private var end = 0
+
+    init() {}
+
+    deinit {
+        base?.deallocate()
+    }
+
+    var count: Int { end - start }
+    var isEmpty: Bool { start == end }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        compactIfUseful()
-        storage.append(bytes: bytes)
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        let destination = makeRoom(bytes.count)
+        destination.copyMemory(from: source, byteCount: bytes.count)
+        end += bytes.count
     }
 
     mutating func append(_ bytes: [UInt8]) {
-        compactIfUseful()
-        storage.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Appends what `write` produces, written in place: room for `estimate` bytes is made first,
+    /// and a writer that runs out of it is run again with twice as much.
+    mutating func append(estimate: Int, _ write: (inout ByteWriter) -> Void) {
+        var room = max(estimate, 64)
+        while true {
+            let destination = makeRoom(room)
+            var writer = ByteWriter(UnsafeMutableRawBufferPointer(start: destination, count: room))
+            write(&writer)
+            if !writer.overflowed {
+                end += writer.count
+                return
+            }
+            room *= 2
+        }
     }
 
     mutating func consume(_ n: Int) {
-        head += n
-        if head == storage.count {
-            storage.removeAll(keepingCapacity: storage.capacity <= Self.keptCapacity)
-            head = 0
+        start += n
+        if start == end {
+            start = 0
+            end = 0
+            if capacity > Self.keptCapacity { release() }
         }
     }
 
     func withReadableBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        storage.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[head...])) }
+        body(UnsafeRawBufferPointer(start: base.map { $0 + start }, count: count))
     }
 
     mutating func removeAll() {
-        storage = []
-        head = 0
+        release()
     }
 
     private static let keptCapacity = SizeLimits.keptQueueCapacity
 
-    private mutating func compactIfUseful() {
-        if head > 0, head >= storage.count / 2 {
-            storage.removeSubrange(0..<head)
-            head = 0
+    private mutating func release() {
+        base?.deallocate()
+        base = nil
+        capacity = 0
+        start = 0
+        end = 0
+    }
+
+    /// Where `n` more bytes can be written after the unsent ones: moves those to the front when
+    /// that makes room, else grows (at least doubling, so appends stay linear overall).
+    private mutating func makeRoom(_ n: Int) -> UnsafeMutableRawPointer {
+        if let base, capacity - end >= n { return base + end }
+        let unsent = count
+        if let base, start > 0, capacity - unsent >= n {
+            memmove(base, base + start, unsent)  // the ranges may overlap
+            start = 0
+            end = unsent
+            return base + end
         }
+        let grown = max(capacity * 2, unsent + n, 256)
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
+        if let base, unsent > 0 { fresh.copyMemory(from: base + start, byteCount: unsent) }
+        base?.deallocate()
+        base = fresh
+        capacity = grown
+        start = 0
+        end = unsent
+        return fresh + end
     }
 }

@@ -236,6 +236,11 @@ final class Connection: Transport, Expirable, EventHandler, @unchecked Sendable 
         outbound.append(bytes)
     }
 
+    func write(estimate: Int, _ build: (inout ByteWriter) -> Void) {
+        guard phase != .closed else { return }
+        outbound.append(estimate: estimate, build)
+    }
+
     /// Sends queued output now, as far as the socket takes it; the rest goes at the next writable edge.
     func flush() {
         guard phase == .open || phase == .lingering else { return }

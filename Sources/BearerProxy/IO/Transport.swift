@@ -23,6 +23,9 @@ protocol Transport: AnyObject {
     /// Queues bytes; `flush` sends them.
     func write(_ bytes: UnsafeRawBufferPointer)
     func write(_ bytes: [UInt8])
+    /// Queues what `build` writes, with room for `estimate` bytes made first (a head, written in
+    /// place where the transport can).
+    func write(estimate: Int, _ build: (inout ByteWriter) -> Void)
     func flush()
     /// Stops delivering input (back-pressure) until `resumeReading`.
     func pauseReading()
@@ -36,4 +39,8 @@ protocol Transport: AnyObject {
 
 extension Transport {
     func closeAfterFlush() { closeAfterFlush(peerIsDone: false) }
+
+    func write(estimate: Int, _ build: (inout ByteWriter) -> Void) {
+        write(ByteWriter.bytes(capacity: estimate, build))
+    }
 }

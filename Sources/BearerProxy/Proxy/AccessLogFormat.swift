@@ -12,7 +12,7 @@ enum AccessLogFormat {
     static func milliseconds(_ nanoseconds: UInt64) -> String {
         let micros = nanoseconds / 1_000
         // At most 15 bytes below 11.5 days, so the String is stored inline: no allocation.
-        return HeadWriter.string(capacity: 24) { out in
+        return ByteWriter.string(capacity: 24) { out in
             out.append(decimal: micros / 1_000)
             out.append(UInt8(ascii: "."))
             let fraction = micros % 1_000

@@ -101,7 +101,10 @@ extension ClientSession {
                 clientFraming: clientFraming))
             attempt.connection.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout)  // now: silence within the body
             let connection = ForwardingRules.ClientConnection(open: exchange.clientKeepAlive, clientVersion: exchange.head.version)
-            client.write(exchange.route.rules.clientHead(for: head, framing: clientFraming, connection: connection))
+            let rules = exchange.route.rules
+            client.write(estimate: rules.clientHeadEstimate(for: head)) { out in
+                rules.writeClientHead(for: head, framing: clientFraming, connection: connection, to: &out)
+            }
         }
         return offset
     }

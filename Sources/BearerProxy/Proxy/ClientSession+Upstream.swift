@@ -64,9 +64,11 @@ extension ClientSession {
                 return
             }
         }
-        connection.write(exchange.route.rules.upstreamHead(
-            for: exchange.head, form: exchange.targetForm, framing: exchange.framing, token: token,
-            clientAddress: clientAddress, webSocket: exchange.isWebSocket, proof: proof))
+        let rules = exchange.route.rules
+        connection.write(estimate: rules.upstreamHeadEstimate(for: exchange.head, token: token, clientAddress: clientAddress, proof: proof)) { out in
+            rules.writeUpstreamHead(for: exchange.head, form: exchange.targetForm, framing: exchange.framing, token: token,
+                                    clientAddress: clientAddress, webSocket: exchange.isWebSocket, proof: proof, to: &out)
+        }
         // The body was read in full by an earlier attempt (a replay): it goes up from what was kept.
         if exchange.upload.isComplete { writeKeptBody(of: exchange, to: connection) }
         connection.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout)

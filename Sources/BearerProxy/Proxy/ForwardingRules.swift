@@ -196,17 +196,21 @@ struct ForwardingRules: Sendable {
     /// `proof`: the DPoP proof for this request when the token is DPoP-bound (RFC 9449 §7.1).
     func upstreamHead(for head: RequestHead, form: TargetForm, framing: BodyFraming, token: AccessToken, clientAddress: String,
                       webSocket: Bool = false, proof: String? = nil) -> [UInt8] {
-        // Each client field grows by at most 2 bytes (": " for ":"); ours take under 200.
-        let estimate = head.raw.count + 2 * head.fields.count + upstreamAuthority.count + basePath.count
-            + token.headerValue.count + clientAddress.utf8.count + (proof?.utf8.count ?? 0) + 200
-        return HeadWriter.bytes(capacity: estimate) { out in
+        ByteWriter.bytes(capacity: upstreamHeadEstimate(for: head, token: token, clientAddress: clientAddress, proof: proof)) { out in
             writeUpstreamHead(for: head, form: form, framing: framing, token: token, clientAddress: clientAddress,
                               webSocket: webSocket, proof: proof, to: &out)
         }
     }
 
-    private func writeUpstreamHead(for head: RequestHead, form: TargetForm, framing: BodyFraming, token: AccessToken,
-                                   clientAddress: String, webSocket: Bool, proof: String?, to out: inout HeadWriter) {
+    /// Room that the upstream head almost always fits in: each client field grows by at most 2
+    /// bytes (": " for ":"), and ours take under 200.
+    func upstreamHeadEstimate(for head: RequestHead, token: AccessToken, clientAddress: String, proof: String?) -> Int {
+        head.raw.count + 2 * head.fields.count + upstreamAuthority.count + basePath.count
+            + token.headerValue.count + clientAddress.utf8.count + (proof?.utf8.count ?? 0) + 200
+    }
+
+    func writeUpstreamHead(for head: RequestHead, form: TargetForm, framing: BodyFraming, token: AccessToken,
+                                   clientAddress: String, webSocket: Bool, proof: String?, to out: inout ByteWriter) {
         out.append(head.raw, range: head.method)
         out.append(UInt8(ascii: " "))
         appendUpstreamTarget(of: head, form: form, to: &out)
@@ -313,14 +317,19 @@ struct ForwardingRules: Sendable {
     /// The response head sent to the client: status line in our version, the upstream's fields
     /// less hop-by-hop ones, then our framing and connection fields.
     func clientHead(for head: ResponseHead, framing: ClientFraming, connection: ClientConnection) -> [UInt8] {
-        // Each upstream field grows by at most 2 bytes; the status line and ours take under 100.
-        HeadWriter.bytes(capacity: head.raw.count + 2 * head.fields.count + 100) { out in
+        ByteWriter.bytes(capacity: clientHeadEstimate(for: head)) { out in
             writeClientHead(for: head, framing: framing, connection: connection, to: &out)
         }
     }
 
-    private func writeClientHead(for head: ResponseHead, framing: ClientFraming, connection: ClientConnection,
-                                 to out: inout HeadWriter) {
+    /// Room that the client head almost always fits in: each upstream field grows by at most 2
+    /// bytes; the status line and ours take under 100.
+    func clientHeadEstimate(for head: ResponseHead) -> Int {
+        head.raw.count + 2 * head.fields.count + 100
+    }
+
+    func writeClientHead(for head: ResponseHead, framing: ClientFraming, connection: ClientConnection,
+                                 to out: inout ByteWriter) {
         out.append("HTTP/1.1 ")
         out.append(decimal: UInt64(head.status))
         out.append(UInt8(ascii: " "))
@@ -416,7 +425,7 @@ struct ForwardingRules: Sendable {
         }
     }
 
-    private static func appendField(_ field: HTTPField, of head: some HTTPHead, to out: inout HeadWriter) {
+    private static func appendField(_ field: HTTPField, of head: some HTTPHead, to out: inout ByteWriter) {
         out.append(head.raw, range: field.name)
         out.append(": ")
         out.append(head.raw, range: field.value)
@@ -424,14 +433,14 @@ struct ForwardingRules: Sendable {
     }
 
     /// A field of ours whose value is fixed.
-    private static func appendField(name: StaticString, value: StaticString, to out: inout HeadWriter) {
+    private static func appendField(name: StaticString, value: StaticString, to out: inout ByteWriter) {
         appendName(name, to: &out)
         out.append(value)
         out.append("\r\n")
     }
 
     /// "Name: ", for a value the caller appends, followed by CRLF.
-    private static func appendName(_ name: StaticString, to out: inout HeadWriter) {
+    private static func appendName(_ name: StaticString, to out: inout ByteWriter) {
         out.append(name)
         out.append(": ")
     }

@@ -72,7 +72,7 @@ struct DirectLogLine: Sendable {
         precondition(values.count == keyCount)
         var estimate = head.count + tail.count + 32
         for part in parts { estimate += part.prefix.count + 2 + (part.value.map { values[$0].utf8.count } ?? part.constant.count) }
-        let line = HeadWriter.bytes(capacity: estimate) { out in
+        let line = ByteWriter.bytes(capacity: estimate) { out in
             if format == .json { out.append("{\"ts\":\"") }
             LogTimestamp.appendNow(to: &out)
             out.append(head)
@@ -86,7 +86,7 @@ struct DirectLogLine: Sendable {
         writer.write(bytes: line)
     }
 
-    private func appendValue(_ value: String, to out: inout HeadWriter) {
+    private func appendValue(_ value: String, to out: inout ByteWriter) {
         var value = value
         let plain = value.withUTF8 { bytes in
             let plain = switch format {

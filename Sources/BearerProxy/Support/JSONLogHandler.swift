@@ -44,7 +44,7 @@ enum LogTimestamp {
     }
 
     /// The current time, as `now()` writes it, into `out`: no String, no array.
-    static func appendNow(to out: inout HeadWriter) {
+    static func appendNow(to out: inout ByteWriter) {
         let (seconds, milliseconds) = nowParts()
         append(seconds: seconds, milliseconds: milliseconds, to: &out)
     }
@@ -62,10 +62,10 @@ enum LogTimestamp {
     }
 
     private static func format(seconds: Int, milliseconds: Int?) -> String {
-        HeadWriter.string(capacity: 32) { append(seconds: seconds, milliseconds: milliseconds, to: &$0) }
+        ByteWriter.string(capacity: 32) { append(seconds: seconds, milliseconds: milliseconds, to: &$0) }
     }
 
-    private static func append(seconds: Int, milliseconds: Int?, to out: inout HeadWriter) {
+    private static func append(seconds: Int, milliseconds: Int?, to out: inout ByteWriter) {
         var tm = tm()
         var seconds = seconds
         gmtime_r(&seconds, &tm)

@@ -38,7 +38,7 @@ struct HeadBuildingTests {
     @Test("a head larger than its estimate is still written whole")
     func estimateTooLow() {
         let piece = String(repeating: "x", count: 1000)
-        let bytes = HeadWriter.bytes(capacity: 1) { out in
+        let bytes = ByteWriter.bytes(capacity: 1) { out in
             for _ in 0..<5 { piece.utf8.withContiguousStorageIfAvailable { out.append(bytes: UnsafeRawBufferPointer($0)) } }
             out.append(UInt8(ascii: "!"))
         }
@@ -49,7 +49,7 @@ struct HeadBuildingTests {
 
     @Test("decimals", arguments: [UInt64(0), 7, 10, 204, 1_048_576, UInt64.max])
     func decimal(_ value: UInt64) {
-        let bytes = HeadWriter.bytes(capacity: 4) { $0.append(decimal: value) }
+        let bytes = ByteWriter.bytes(capacity: 4) { $0.append(decimal: value) }
         #expect(text(bytes) == "\(value)")
         var array: [UInt8] = []
         array.append(decimal: value)

@@ -1,5 +1,5 @@
-/// Where head bytes go: a growing `[UInt8]`, or a `HeadWriter` over memory reserved up front.
-/// The helpers that build heads (`ForwardingRules`) are written once against this.
+/// Where built bytes (heads, log lines) go: a growing `[UInt8]`, or a `ByteWriter` over memory
+/// reserved up front.
 protocol ByteAppending {
     mutating func append(bytes: UnsafeRawBufferPointer)
     mutating func append(_ byte: UInt8)
@@ -38,19 +38,27 @@ extension ByteAppending {
     }
 }
 
-extension Array: ByteAppending where Element == UInt8 {}
+extension Array: ByteAppending where Element == UInt8 {
+    /// Appends raw bytes with one copy: `append(contentsOf:)` given an `UnsafeRawBufferPointer`
+    /// takes the generic path, byte by byte; a typed buffer is copied at once.
+    @inline(__always)
+    mutating func append(bytes: UnsafeRawBufferPointer) {
+        bytes.withMemoryRebound(to: UInt8.self) { append(contentsOf: $0) }
+    }
+}
 
-/// Writes a head into memory reserved once, one copy per piece. A head is built from a few dozen
-/// small pieces, and `Array.append(contentsOf:)` costs over a hundred instructions per call
-/// (uniqueness, capacity, the generic copy), which made building heads the largest item of the
-/// proxy's own work per request.
-struct HeadWriter: ByteAppending {
+/// Writes into memory reserved once, one copy per piece: for heads and log lines, which are built
+/// from a few dozen small pieces, where `Array.append(contentsOf:)` costs over a hundred
+/// instructions per call (uniqueness, capacity, the generic copy). Building heads that way was
+/// the largest item of the proxy's own work per request.
+struct ByteWriter: ByteAppending {
     private let buffer: UnsafeMutableRawBufferPointer
     private(set) var count = 0
-    /// A piece did not fit: the bytes written are incomplete and `HeadWriter.bytes` tries again, larger.
+    /// A piece did not fit: the bytes written are incomplete and `ByteWriter.bytes` tries again, larger.
     private(set) var overflowed = false
 
-    private init(_ buffer: UnsafeMutableRawBufferPointer) {
+    /// Writes into `buffer`, from its start.
+    init(_ buffer: UnsafeMutableRawBufferPointer) {
         self.buffer = buffer
     }
 
@@ -77,12 +85,12 @@ struct HeadWriter: ByteAppending {
 
     /// The bytes `write` produces, in one allocation of `capacity` bytes when they fit (the
     /// caller's estimate), else in twice as much, and so on: a low estimate costs time, never bytes.
-    static func bytes(capacity: Int, _ write: (inout HeadWriter) -> Void) -> [UInt8] {
+    static func bytes(capacity: Int, _ write: (inout ByteWriter) -> Void) -> [UInt8] {
         var capacity = max(capacity, 64)
         while true {
             var fitted = false
             let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { storage, initialized in
-                var writer = HeadWriter(UnsafeMutableRawBufferPointer(storage))
+                var writer = ByteWriter(UnsafeMutableRawBufferPointer(storage))
                 write(&writer)
                 fitted = !writer.overflowed
                 initialized = fitted ? writer.count : 0
@@ -94,12 +102,12 @@ struct HeadWriter: ByteAppending {
 
     /// The same for text (ASCII or UTF-8): a String of up to 15 bytes is stored inline, so a
     /// short one costs no allocation at all.
-    static func string(capacity: Int, _ write: (inout HeadWriter) -> Void) -> String {
+    static func string(capacity: Int, _ write: (inout ByteWriter) -> Void) -> String {
         var capacity = max(capacity, 16)
         while true {
             var fitted = false
             let text = String(unsafeUninitializedCapacity: capacity) { storage in
-                var writer = HeadWriter(UnsafeMutableRawBufferPointer(storage))
+                var writer = ByteWriter(UnsafeMutableRawBufferPointer(storage))
                 write(&writer)
                 fitted = !writer.overflowed
                 return fitted ? writer.count : 0
