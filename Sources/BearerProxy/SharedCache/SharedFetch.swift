@@ -54,7 +54,7 @@ final class SharedFetch: @unchecked Sendable {
             case .success(true):
                 cache.metrics.leasesWon.increment()
                 self.holder = holder
-                fetchAsHolder()
+                readAgainAsHolder(holder)
             case .success(false):
                 if waitDeadline == 0 {
                     cache.metrics.leasesLost.increment()
@@ -82,6 +82,21 @@ final class SharedFetch: @unchecked Sendable {
                 // Still fetching, or its lease expired (the holder died) or was released after a
                 // failure: the lease tells which.
                 proceed(after: lookup, hit: cache.metrics.waitHits) { [self] in lease() }
+            }
+        }
+    }
+
+    /// A holder that finished between this replica's read and its lease has stored its token and
+    /// released the lease: read once more before asking the endpoint, so that two replicas whose
+    /// refreshes fall within one fetch of each other do not both fetch.
+    private func readAgainAsHolder(_ holder: String) {
+        cache.lookUp(key, recount: false) { [self] lookup in
+            if case .fresh(let grant) = lookup {
+                cache.metrics.hits.increment()
+                finish(.success(grant))
+                cache.releaseLease(key, holder: holder)
+            } else {
+                fetchAsHolder()
             }
         }
     }

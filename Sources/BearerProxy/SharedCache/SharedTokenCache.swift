@@ -101,13 +101,14 @@ final class SharedTokenCache: TokenFetching, @unchecked Sendable {
     }
 
     /// `GET` and judge the token under `key`.
-    func lookUp(_ key: SharedCacheKey, _ completion: @escaping (Lookup) -> Void) {
+    /// `recount`: count and log a value that does not open (false for a second read within one fetch).
+    func lookUp(_ key: SharedCacheKey, recount: Bool = true, _ completion: @escaping (Lookup) -> Void) {
         client.send([Array("GET".utf8), Array(key.token.utf8)]) { [self] result in
             switch result {
             case .failure(let error):
                 completion(.unavailable(error))
             case .success(.bulk(let sealed)):
-                completion(judge(sealed, key: key))
+                completion(judge(sealed, key: key, recount: recount))
             case .success(.null):
                 completion(.missing)
             case .success(let other):
@@ -116,9 +117,10 @@ final class SharedTokenCache: TokenFetching, @unchecked Sendable {
         }
     }
 
-    private func judge(_ sealed: [UInt8], key: SharedCacheKey) -> Lookup {
+    private func judge(_ sealed: [UInt8], key: SharedCacheKey, recount: Bool) -> Lookup {
         let opened = try? SealedBox.open(sealed, key: sealingKey.bytes, associatedData: Array(key.token.utf8))
         guard let plaintext = opened ?? nil, let entry = SharedTokenEntry.decode(plaintext) else {
+            guard recount else { return .missing }
             metrics.undecryptable.increment()
             if !warnedUnreadable {
                 warnedUnreadable = true
