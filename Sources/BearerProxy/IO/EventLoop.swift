@@ -102,9 +102,11 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     static func deadline(after duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        let nanos = UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds / 1_000_000_000))
-        return now() &+ max(nanos, 1)
+        deadline(after: LoopTimeout(duration))
+    }
+
+    static func deadline(after timeout: LoopTimeout) -> UInt64 {
+        now() &+ timeout.nanoseconds
     }
 
     // MARK: Timeouts

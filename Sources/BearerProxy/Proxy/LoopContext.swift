@@ -6,11 +6,11 @@ struct SessionSettings: Sendable {
     var httpLimits: HTTP1Limits
     /// Upstream responses may carry larger heads than we accept from clients (cookies, CSPs).
     var upstreamHTTPLimits: HTTP1Limits
-    var headerTimeout: Duration
-    var idleTimeout: Duration
-    var bodyTimeout: Duration
+    var headerTimeout: LoopTimeout
+    var idleTimeout: LoopTimeout
+    var bodyTimeout: LoopTimeout
     /// Silence both ways after which a WebSocket tunnel is closed (timeouts.tunnel_idle).
-    var tunnelIdleTimeout: Duration = TimeoutsConfig.defaults.tunnelIdle
+    var tunnelIdleTimeout = LoopTimeout(TimeoutsConfig.defaults.tunnelIdle)
     /// Largest request body accepted; nil: no limit.
     var maxBodySize: UInt64?
     var maxConnections = LimitsConfig.defaultMaxConnections
@@ -22,7 +22,7 @@ struct SessionSettings: Sendable {
 /// @unchecked Sendable: the pool is touched only on its loop's queue; the rest is immutable.
 final class RouteContext: @unchecked Sendable {
     struct Settings: Sendable {
-        var responseTimeout: Duration
+        var responseTimeout: LoopTimeout
         var retryUnauthorized: UpstreamConfig.RetryUnauthorized = .invalidToken
         /// Request bodies up to this size are kept for a replay after a 401 (replay_body_limit).
         var replayBodyLimit = UpstreamConfig.defaultReplayBodyLimit

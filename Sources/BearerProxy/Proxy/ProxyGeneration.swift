@@ -94,8 +94,8 @@ final class ProxyGeneration: Sendable {
         limits.maxFieldCount = config.limits.maxHeaderCount
         let settings = SessionSettings(
             httpLimits: limits, upstreamHTTPLimits: .upstreamDefault,
-            headerTimeout: config.timeouts.headerRead, idleTimeout: config.timeouts.idle,
-            bodyTimeout: config.timeouts.bodyRead, tunnelIdleTimeout: config.timeouts.tunnelIdle,
+            headerTimeout: LoopTimeout(config.timeouts.headerRead), idleTimeout: LoopTimeout(config.timeouts.idle),
+            bodyTimeout: LoopTimeout(config.timeouts.bodyRead), tunnelIdleTimeout: LoopTimeout(config.timeouts.tunnelIdle),
             maxBodySize: config.limits.maxBodySize, maxConnections: config.limits.maxConnections)
         let table = RouteTable(config.routes.map(\.match), listenPort: listenPort)
         let hosts = HostAllowlist(extraNames: config.allowedHosts, port: listenPort)
@@ -110,7 +110,7 @@ final class ProxyGeneration: Sendable {
                 if let tls { currentTLS = { tls.current } }
                 let pool = UpstreamPool(
                     loop: loop, endpoint: Endpoint(host: upstream.url.host, port: upstream.url.port, tlsContext: tls?.current),
-                    settings: .init(maxIdle: upstream.poolMaxIdle, idleTimeout: upstream.poolIdleTimeout,
+                    settings: .init(maxIdle: upstream.poolMaxIdle, idleTimeout: LoopTimeout(upstream.poolIdleTimeout),
                                     connectTimeout: upstream.connectTimeout),
                     resolver: services.resolver, currentTLS: currentTLS)
                 return RouteContext(
@@ -122,7 +122,7 @@ final class ProxyGeneration: Sendable {
                     rules: ForwardingRules(upstreamAuthority: upstream.url.authority, basePath: upstream.url.path,
                                            strippedPrefix: route.stripPrefix ? route.match.prefixStem : "",
                                            upstreamScheme: upstream.url.scheme),
-                    settings: .init(responseTimeout: upstream.responseTimeout, retryUnauthorized: upstream.retryUnauthorized,
+                    settings: .init(responseTimeout: LoopTimeout(upstream.responseTimeout), retryUnauthorized: upstream.retryUnauthorized,
                                     replayBodyLimit: upstream.replayBodyLimit),
                     metrics: services.metrics.requests(route: route.label))
             }

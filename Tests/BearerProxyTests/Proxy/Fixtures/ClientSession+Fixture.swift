@@ -42,7 +42,7 @@ final class SessionHarness: @unchecked Sendable {
         let route = RouteContext(
             label: "0", pool: pool, tokens: tokens.provider,
             rules: ForwardingRules(upstreamAuthority: "api.test", basePath: "/base"),
-            settings: .init(responseTimeout: options.responseTimeout, retryUnauthorized: options.retryUnauthorized),
+            settings: .init(responseTimeout: LoopTimeout(options.responseTimeout), retryUnauthorized: options.retryUnauthorized),
             metrics: metrics.requests(route: "0"))
         let settings = SessionSettings(
             httpLimits: .default, upstreamHTTPLimits: .upstreamDefault,
