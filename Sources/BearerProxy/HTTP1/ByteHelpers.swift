@@ -69,17 +69,25 @@ extension ASCII {
         guard literal.hasPointerRepresentation else {  // a one-character literal
             return literal.withUTF8Buffer { lit in zip(bytes[range], lit).allSatisfy { lowercased($0) == $1 } }
         }
-        return bytes.withUnsafeBufferPointer { buffer in
-            let lit = literal.utf8Start
-            var i = 0
-            var j = range.lowerBound
-            while i < range.count {
-                if lowercased(buffer[j]) != lit[i] { return false }
-                i += 1
-                j += 1
-            }
-            return true
+        return bytes.withUnsafeBytes { equalsLowercased($0, range, literal) }
+    }
+
+    /// The same over raw bytes (a head still in the read buffer).
+    @inline(__always)
+    static func equalsLowercased(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        guard literal.hasPointerRepresentation else {  // a one-character literal
+            return literal.withUTF8Buffer { lit in zip(bytes[range], lit).allSatisfy { lowercased($0) == $1 } }
         }
+        let lit = literal.utf8Start
+        var i = 0
+        var j = range.lowerBound
+        while i < range.count {
+            if lowercased(bytes[j]) != lit[i] { return false }
+            i += 1
+            j += 1
+        }
+        return true
     }
 
     /// Trims OWS from both ends of `range` in `bytes` (RFC 9110 §5.6.1 list elements, §5.5 values).
@@ -112,13 +120,10 @@ extension ASCII {
 }
 
 extension Array where Element == UInt8 {
-    /// One memcpy from a raw buffer; `Array(UnsafeRawBufferPointer)` would copy byte by byte.
+    /// A copy of a raw buffer: one allocation and one memcpy. `Array(_:)` is used rather than
+    /// `init(unsafeUninitializedCapacity:)`, whose allocation goes through the standard library's
+    /// unspecialised path and looks up the array's metadata at run time (~370 more instructions).
     init(copying bytes: UnsafeRawBufferPointer) {
-        self.init(unsafeUninitializedCapacity: bytes.count) { storage, initialized in
-            if let dst = storage.baseAddress, let src = bytes.baseAddress, bytes.count > 0 {
-                UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: bytes.count)
-            }
-            initialized = bytes.count
-        }
+        self.init(bytes)
     }
 }

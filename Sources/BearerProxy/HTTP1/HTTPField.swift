@@ -3,4 +3,6 @@
 struct HTTPField: Sendable, Equatable {
     var name: Range<Int>
     var value: Range<Int>
+    /// Which of the names the proxy acts on this is, recognised while parsing.
+    var known: KnownField = .other
 }

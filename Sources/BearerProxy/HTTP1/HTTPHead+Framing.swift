@@ -1,13 +1,7 @@
 /// Reading the two framing fields, Transfer-Encoding and Content-Length, byte by byte in place.
 extension HTTPHead {
     func framingFieldPresence() -> (transferEncoding: Bool, contentLength: Bool) {
-        var te = false
-        var cl = false
-        for field in fields {
-            if fieldNameIs(field, "transfer-encoding") { te = true }
-            else if fieldNameIs(field, "content-length") { cl = true }
-        }
-        return (te, cl)
+        (has(.transferEncoding), has(.contentLength))
     }
 
     /// All Transfer-Encoding lines together must list exactly one coding, `chunked`
@@ -17,7 +11,7 @@ extension HTTPHead {
     func requireChunkedOnly() throws(HTTP1Error) {
         var codings = 0
         var allChunked = true
-        for field in fields where fieldNameIs(field, "transfer-encoding") {
+        for field in fields where field.known == .transferEncoding {
             ASCII.forEachListElement(raw, field.value) { element in
                 if element.isEmpty { return true }
                 codings += 1
@@ -33,7 +27,7 @@ extension HTTPHead {
     /// Values above Int64.max are refused so the length fits every signed API downstream.
     func contentLength() throws(HTTP1Error) -> UInt64 {
         var result: UInt64?
-        for field in fields where fieldNameIs(field, "content-length") {
+        for field in fields where field.known == .contentLength {
             try ASCII.forEachListElement(raw, field.value) { (element) throws(HTTP1Error) -> Bool in
                 let value = try Self.decimal(raw, element)
                 if let result, result != value { throw .conflictingContentLength }

@@ -155,9 +155,12 @@ struct HeadScanner {
             while valueStart < cr, ASCII.isWhitespace(bytes[valueStart]) { valueStart += 1 }
             var valueEnd = cr
             while valueEnd > valueStart, ASCII.isWhitespace(bytes[valueEnd - 1]) { valueEnd -= 1 }
+            let known = KnownField.recognise(bytes, lineStart..<colon)
+            progress.known.insert(known)
             progress.fields.append(HTTPField(
                 name: (lineStart - headStart)..<(colon - headStart),
-                value: (valueStart - headStart)..<(valueEnd - headStart)
+                value: (valueStart - headStart)..<(valueEnd - headStart),
+                known: known
             ))
             progress.startLine(at: cr + 2)
         }
@@ -169,6 +172,8 @@ struct HeadScanner {
 struct FieldLinesProgress: Sendable {
     private(set) var lineStart: Int
     var fields: [HTTPField] = []
+    /// The known fields among them.
+    var known = KnownFields()
     var colon: Int?
     var scannedTo: Int
 

@@ -5,6 +5,7 @@ struct RequestHead: HTTPHead, Equatable {
     var target: Range<Int>
     var version: HTTPVersion
     var fields: [HTTPField]
+    var knownFields: KnownFields
 
     var methodString: String { String(decoding: raw[method], as: UTF8.self) }
     var targetString: String { String(decoding: raw[target], as: UTF8.self) }

@@ -69,11 +69,12 @@ struct RequestHeadParser: Sendable {
             method: (line.method.lowerBound - start)..<(line.method.upperBound - start),
             target: (line.target.lowerBound - start)..<(line.target.upperBound - start),
             version: line.version,
-            fields: fieldsProgress.fields
+            fields: fieldsProgress.fields,
+            knownFields: fieldsProgress.known
         )
         // RFC 9112 §3.2: reject an HTTP/1.1 request without Host, and any request with more than
         // one Host line; two Hosts are a classic way to make proxy and upstream route differently.
-        let hosts = head.count(named: "host")
+        let hosts = head.count(named: .host)
         if hosts > 1 || (hosts == 0 && line.version == .http1_1) { throw .failed(.invalidHost) }
         return (head, end)
     }

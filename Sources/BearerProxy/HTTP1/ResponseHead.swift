@@ -5,6 +5,7 @@ struct ResponseHead: HTTPHead, Equatable {
     var status: Int
     var reason: Range<Int>
     var fields: [HTTPField]
+    var knownFields: KnownFields
 
     var reasonString: String { String(decoding: raw[reason], as: UTF8.self) }
 

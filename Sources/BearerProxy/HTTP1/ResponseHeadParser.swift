@@ -60,7 +60,8 @@ struct ResponseHeadParser: Sendable {
             version: line.version,
             status: line.status,
             reason: line.reason,
-            fields: fieldsProgress.fields
+            fields: fieldsProgress.fields,
+            knownFields: fieldsProgress.known
         )
         return (head, end)
     }

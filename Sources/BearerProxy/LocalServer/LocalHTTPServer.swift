@@ -172,7 +172,7 @@ private final class LocalHTTPSession: ConnectionDelegate, @unchecked Sendable {
             request.clientCertificateSHA256 = connection.peerCertificateSHA256
             self.head = nil
             self.decoder = nil
-            let close = head.version == .http1_0 || head.hasToken("close", inFieldsNamed: "connection")
+            let close = head.version == .http1_0 || head.hasToken("close", inFieldsNamed: .connection)
             respond(handler(request), close: close)
         }
     }

@@ -38,7 +38,7 @@ extension ClientSession {
         // as HTTP/1.1); a WebSocket handshake is forwarded, and its 101 opens a tunnel; any other
         // protocol switch is refused.
         let webSocket = Self.isWebSocketHandshake(head)
-        if !webSocket, head.count(named: "upgrade") > 0, !Self.onlyH2CUpgrade(head) { throw .upgradeNotSupported }
+        if !webSocket, head.count(named: .upgrade) > 0, !Self.onlyH2CUpgrade(head) { throw .upgradeNotSupported }
         guard let form = ForwardingRules.targetForm(of: head) else { throw .badRequest(.invalidTarget) }
         if ForwardingRules.hasDotSegment(head, form: form) { throw .badRequest(.dotSegmentInPath) }
         let route = try chooseRoute(head, form: form)
@@ -56,8 +56,8 @@ extension ClientSession {
         if webSocket, framing != .none, framing != .contentLength(0) { throw .badRequest(.bodyOnUpgrade) }
         // RFC 9112 §9.3: HTTP/1.1 persists unless `close`; an HTTP/1.0 client asks with `keep-alive`
         // (Appendix C.2.2), as ab and older Java and PHP stacks do.
-        let close = head.hasToken("close", inFieldsNamed: "connection")
-        let keepAlive = head.version == .http1_1 ? !close : head.hasToken("keep-alive", inFieldsNamed: "connection") && !close
+        let close = head.hasToken("close", inFieldsNamed: .connection)
+        let keepAlive = head.version == .http1_1 ? !close : head.hasToken("keep-alive", inFieldsNamed: .connection) && !close
         return Exchange(head: head, route: route, targetForm: form, framing: framing, isWebSocket: webSocket,
                         keepAlive: keepAlive, limits: context.settings.httpLimits, startedAt: EventLoop.now())
     }
@@ -68,7 +68,7 @@ extension ClientSession {
     /// `HostAllowlist`); a request that no route takes is answered 404 and goes nowhere.
     private func chooseRoute(_ head: RequestHead, form: ForwardingRules.TargetForm) throws(ProxyError) -> RouteContext {
         // HTTP/1.0 requests may omit Host; the parser requires exactly one in HTTP/1.1.
-        let authority = form == .absolute ? ForwardingRules.authority(of: head.raw[head.target]) : head.firstValue(named: "host")
+        let authority = form == .absolute ? ForwardingRules.authority(of: head.raw[head.target]) : head.firstValue(named: .host)
         let defaultPort: UInt16 = form == .absolute && ForwardingRules.isHTTPS(head.raw[head.target]) ? 443 : 80
         var name: String?
         var port: UInt16?
@@ -106,7 +106,7 @@ extension ClientSession {
     }
 
     static func onlyH2CUpgrade(_ head: RequestHead) -> Bool {
-        for field in head.fields where head.fieldNameIs(field, "upgrade") {
+        for field in head.fields where field.known == .upgrade {
             let value = head.value(field).map(asciiLowercased)
             if value != Array("h2c".utf8) { return false }
         }

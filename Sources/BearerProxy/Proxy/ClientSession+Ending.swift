@@ -38,7 +38,7 @@ extension ClientSession {
         if let attempt {
             switch ending {
             case .relayed(let reusable):
-                let keepAlive = relayed.map { $0.head.version == .http1_1 && !$0.head.hasToken("close", inFieldsNamed: "connection") } ?? false
+                let keepAlive = relayed.map { $0.head.version == .http1_1 && !$0.head.hasToken("close", inFieldsNamed: .connection) } ?? false
                 if reusable, keepAlive, relayed?.clientFraming != .untilClose {
                     exchange?.route.pool.release(attempt.connection)
                 } else {

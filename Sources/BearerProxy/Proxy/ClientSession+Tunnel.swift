@@ -7,19 +7,21 @@ extension ClientSession {
     /// `Connection` lists `upgrade` (without it, `Upgrade` is not meant for this hop).
     static func isWebSocketHandshake(_ head: RequestHead) -> Bool {
         head.version == .http1_1 && head.methodIs("GET")
-            && head.hasToken("websocket", inFieldsNamed: "upgrade")
-            && head.hasToken("upgrade", inFieldsNamed: "connection")
+            && head.hasToken("websocket", inFieldsNamed: .upgrade)
+            && head.hasToken("upgrade", inFieldsNamed: .connection)
     }
 
     /// The upstream answered the handshake with 101: checks it switched to WebSocket, sends the
     /// client its 101, and starts relaying. False when the answer is not a valid switch.
     func openTunnel(after response: ResponseHead, _ exchange: Exchange, _ attempt: UpstreamAttempt) -> Bool {
-        guard exchange.isWebSocket, response.hasToken("websocket", inFieldsNamed: "upgrade") else { return false }
+        guard exchange.isWebSocket, response.hasToken("websocket", inFieldsNamed: .upgrade) else { return false }
         exchange.upload.kept = nil
         attempt.response = .relaying(ResponseRelay(head: response, body: BodyDecoder(framing: .none), clientFraming: .none))
         client.write(exchange.route.rules.clientHead(for: response, framing: .none, connection: .webSocket))
         client.flush()
         phase = .tunneling(exchange, attempt)
+        // A tunnel may stay quiet for long: its TLS buffers are freed whenever empty.
+        attempt.connection.keepRecordBuffers(false)
         context.logger.debug("WebSocket tunnel open", metadata: ["route": "\(exchange.route.label)"])
         refreshTunnelDeadlines(attempt)
         // Bytes the client sent after its handshake (a first frame, sent early) go up now.

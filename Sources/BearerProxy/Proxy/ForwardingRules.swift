@@ -21,27 +21,25 @@ struct ForwardingRules: Sendable {
 
     /// RFC 9110 §7.6.1: hop-by-hop fields, meaningful for one connection only. `Proxy-Connection`
     /// is the non-standard relative some clients still send.
-    static let hopByHop: [StaticString] = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+    static let hopByHop: [KnownField] = [
+        .connection, .keepAlive, .proxyConnection, .te, .trailer, .transferEncoding, .upgrade,
     ]
 
     /// Request fields the client may not pass on: credentials (ours replace them; a DPoP proof
     /// belongs to the token it was made for, RFC 9449 §7.1), `Host` (the upstream's replaces it),
     /// framing (re-made for the body we actually send), and the forwarding fields we set ourselves.
-    static let requestReplaced: [StaticString] = [
-        "authorization", "proxy-authorization", "dpop", "host", "content-length",
-        "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+    static let requestReplaced: [KnownField] = [
+        .authorization, .proxyAuthorization, .dpop, .host, .contentLength,
+        .xForwardedFor, .xForwardedProto, .xForwardedHost,
     ]
 
     /// Response fields that only concern the proxy's hop.
-    static let responseDropped: [StaticString] = ["proxy-authenticate", "proxy-authentication-info"]
+    static let responseDropped: [KnownField] = [.proxyAuthenticate, .proxyAuthenticationInfo]
 
     /// Every name a request head loses on the way up, and a response head on the way down: the
-    /// lists above joined once, so the per-field check walks one array.
-    static let requestDropped = hopByHop + requestReplaced
-    static let responseDroppedAll = hopByHop + responseDropped
-    static let requestDroppedLengths = HopFilter.lengths(of: requestDropped)
-    static let responseDroppedLengths = HopFilter.lengths(of: responseDroppedAll)
+    /// lists above as one set each, so the per-field check is one bit test.
+    static let requestDropped = KnownFields(hopByHop + requestReplaced)
+    static let responseDroppedAll = KnownFields(hopByHop + responseDropped)
 
     // MARK: Request target
 
@@ -218,29 +216,25 @@ struct ForwardingRules: Sendable {
         out.append(upstreamAuthority)
         out.append("\r\n")
 
-        var forwardedFor: [HTTPField] = []  // ranges only: the values are copied once, below
-        let filter = HopFilter(head, names: Self.requestDropped, lengths: Self.requestDroppedLengths)
-        for field in head.fields {
-            if head.fieldNameIs(field, "x-forwarded-for") {
-                forwardedFor.append(field)
-                continue
-            }
-            if filter.drops(field, of: head) { continue }
+        let filter = HopFilter(head, dropping: Self.requestDropped)
+        for field in head.fields where !filter.drops(field, of: head) {
             Self.appendField(field, of: head, to: &out)
         }
         // X-Forwarded-For: earlier hops as the client sent them, then the client itself.
         Self.appendName("X-Forwarded-For", to: &out)
-        for field in forwardedFor {
-            out.append(head.raw, range: field.value)
-            out.append(", ")
+        if head.has(.xForwardedFor) {
+            for field in head.fields where field.known == .xForwardedFor {
+                out.append(head.raw, range: field.value)
+                out.append(", ")
+            }
         }
         var address = clientAddress
         address.withUTF8 { out.append(bytes: UnsafeRawBufferPointer($0)) }
         out.append("\r\n")
         Self.appendField(name: "X-Forwarded-Proto", value: "http", to: &out)
-        if let host = head.fields.first(where: { head.fieldNameIs($0, "host") }) {
+        if let host = head.firstValue(named: .host) {
             Self.appendName("X-Forwarded-Host", to: &out)
-            out.append(head.raw, range: host.value)
+            out.append(head.raw, range: host.startIndex..<host.endIndex)
             out.append("\r\n")
         }
         switch framing {
@@ -335,10 +329,10 @@ struct ForwardingRules: Sendable {
         out.append(UInt8(ascii: " "))
         out.append(head.raw, range: head.reason)
         out.append("\r\n")
-        let filter = HopFilter(head, names: Self.responseDroppedAll, lengths: Self.responseDroppedLengths)
+        let filter = HopFilter(head, dropping: Self.responseDroppedAll)
         for field in head.fields {
             if filter.drops(field, of: head) { continue }
-            if head.fieldNameIs(field, "content-length") {
+            if field.known == .contentLength {
                 // RFC 9110 §8.6: never on a 1xx. A re-framed body must not carry the upstream's length.
                 if head.status < 200 { continue }
                 if framing != .contentLength, head.status != 304, framing != .none { continue }
@@ -366,53 +360,41 @@ struct ForwardingRules: Sendable {
 
     // MARK: Field helpers
 
-    /// The fields of one head that stay on this hop: those named in a fixed list, and those the
-    /// head's own `Connection` fields nominate (RFC 9110 §7.6.1). The nominations are read once per
-    /// head; only an option outside the fixed list (`close`, or a real extension field) makes
-    /// each field be checked against them, so the usual `Connection: keep-alive` costs nothing
-    /// per field.
+    /// The fields of one head that stay on this hop: those in a fixed set, and those the head's
+    /// own `Connection` fields nominate (RFC 9110 §7.6.1). The nominations are read once per head;
+    /// only an option outside the fixed set (`close`, or a real extension field) makes each field
+    /// be checked against them, so the usual `Connection: keep-alive` costs nothing per field.
     struct HopFilter {
-        let names: [StaticString]
-        /// Bit n is set when some name in `names` is n bytes long: most fields are passed on
-        /// after one length test, without comparing bytes.
-        private let lengths: UInt64
+        let dropped: KnownFields
         private let checksNominations: Bool
 
-        static func lengths(of names: [StaticString]) -> UInt64 {
-            names.reduce(0) { mask, name in
-                precondition(name.utf8CodeUnitCount < 64, "field names in drop lists are shorter than 64 bytes")
-                return mask | 1 << UInt64(name.utf8CodeUnitCount)
-            }
-        }
-
-        init(_ head: some HTTPHead, names: [StaticString], lengths: UInt64) {
-            self.names = names
-            self.lengths = lengths
+        init(_ head: some HTTPHead, dropping dropped: KnownFields) {
+            self.dropped = dropped
             var others = false
-            let raw = head.raw
-            for field in head.fields where head.fieldNameIs(field, "connection") {
-                ASCII.forEachListElement(raw, field.value) { option in
-                    if !option.isEmpty, !names.contains(where: { ASCII.equalsLowercased(raw, option, $0) }) { others = true }
-                    return !others
+            if head.has(.connection) {
+                let raw = head.raw
+                for field in head.fields where field.known == .connection {
+                    ASCII.forEachListElement(raw, field.value) { option in
+                        if !option.isEmpty, !dropped.contains(raw.withUnsafeBytes { KnownField.recognise($0, option) }) {
+                            others = true
+                        }
+                        return !others
+                    }
+                    if others { break }
                 }
-                if others { break }
             }
             checksNominations = others
         }
 
         func drops(_ field: HTTPField, of head: some HTTPHead) -> Bool {
-            let length = field.name.count
-            if length < 64, (lengths >> UInt64(length)) & 1 == 1 {
-                for name in names where head.fieldNameIs(field, name) { return true }
-            }
-            return checksNominations && Self.isNominated(field, in: head)
+            dropped.contains(field.known) || checksNominations && Self.isNominated(field, in: head)
         }
 
         /// Whether a `Connection` field of `head` lists this field's name.
         private static func isNominated(_ field: HTTPField, in head: some HTTPHead) -> Bool {
             let raw = head.raw
             let name = field.name
-            for connection in head.fields where head.fieldNameIs(connection, "connection") {
+            for connection in head.fields where connection.known == .connection {
                 var nominated = false
                 ASCII.forEachListElement(raw, connection.value) { option in
                     nominated = option.count == name.count

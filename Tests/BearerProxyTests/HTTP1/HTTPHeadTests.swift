@@ -12,6 +12,28 @@ struct HTTPHeadTests {
         head = try #require(parseOnce(bytes(text), .default, HeadParser.parseRequestHead).head)
     }
 
+    @Test("the parser recognises each name the proxy acts on, in any case, and no other name")
+    func knownFields() throws {
+        for known in KnownField.allCases where known != .other {
+            let name = known.name.description
+            // Mixed case; then one byte changed, one byte longer and one shorter.
+            let mixed = String(name.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })
+            let near = [String(name.dropLast()) + "x", name + "s", String(name.dropFirst())]
+            // HTTP/1.0, so the request needs no Host line of its own.
+            let text = "GET / HTTP/1.0\r\n" + ([mixed] + near).map { "\($0): v\r\n" }.joined() + "\r\n"
+            let parsed = try #require(parseOnce(bytes(text), .default, HeadParser.parseRequestHead).head)
+            #expect(parsed.fields[0].known == known, "\(mixed)")
+            #expect(parsed.has(known))
+            #expect(KnownField.allCases.filter { parsed.has($0) } == [known])
+            for (field, other) in zip(parsed.fields[1...], near) {
+                #expect(field.known != known, "\(other)")
+            }
+        }
+        #expect(!head.has(.contentLength) && head.count(named: .contentLength) == 0)
+        #expect(head.count(named: .connection) == 2)
+        #expect(head.firstValue(named: .host).map(Array.init) == Array("a".utf8))
+    }
+
     @Test("field names match case-insensitively without allocating")
     func fieldNameIs() {
         #expect(head.fieldNameIs(head.fields[0], "host"))

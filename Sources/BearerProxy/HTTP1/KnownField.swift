@@ -1,0 +1,97 @@
+/// The field names the proxy itself acts on: framing, hop-by-hop fields, the credentials and
+/// forwarding fields it replaces, and `Host`. The parser recognises them once per field line
+/// (RFC 9110 §5.1: names are case-insensitive), so filtering a head and finding its framing or
+/// `Connection` fields compares one byte per field instead of every name against every list.
+enum KnownField: UInt8, CaseIterable, Sendable {
+    case other
+    case host
+    case contentLength
+    case transferEncoding
+    case connection
+    case keepAlive
+    case proxyConnection
+    case te
+    case trailer
+    case upgrade
+    case authorization
+    case proxyAuthorization
+    case dpop
+    case xForwardedFor
+    case xForwardedProto
+    case xForwardedHost
+    case proxyAuthenticate
+    case proxyAuthenticationInfo
+
+    /// The name in lowercase ASCII.
+    var name: StaticString {
+        switch self {
+        case .other: ""
+        case .host: "host"
+        case .contentLength: "content-length"
+        case .transferEncoding: "transfer-encoding"
+        case .connection: "connection"
+        case .keepAlive: "keep-alive"
+        case .proxyConnection: "proxy-connection"
+        case .te: "te"
+        case .trailer: "trailer"
+        case .upgrade: "upgrade"
+        case .authorization: "authorization"
+        case .proxyAuthorization: "proxy-authorization"
+        case .dpop: "dpop"
+        case .xForwardedFor: "x-forwarded-for"
+        case .xForwardedProto: "x-forwarded-proto"
+        case .xForwardedHost: "x-forwarded-host"
+        case .proxyAuthenticate: "proxy-authenticate"
+        case .proxyAuthenticationInfo: "proxy-authentication-info"
+        }
+    }
+
+    /// The known field `bytes[range]` names, in any case; `.other` for every other name.
+    /// One length test rejects most names; a name of a known length is compared once.
+    static func recognise(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> KnownField {
+        func matches(_ known: KnownField) -> Bool {
+            ASCII.equalsLowercased(bytes, range, known.name)
+        }
+        func one(_ a: KnownField) -> KnownField {
+            matches(a) ? a : .other
+        }
+        func either(_ a: KnownField, _ b: KnownField) -> KnownField {
+            matches(a) ? a : matches(b) ? b : .other
+        }
+        switch range.count {
+        case 2: return one(.te)
+        case 4: return either(.host, .dpop)
+        case 7: return either(.upgrade, .trailer)
+        case 10: return either(.connection, .keepAlive)
+        case 13: return one(.authorization)
+        case 14: return one(.contentLength)
+        case 15: return one(.xForwardedFor)
+        case 16: return either(.proxyConnection, .xForwardedHost)
+        case 17: return either(.transferEncoding, .xForwardedProto)
+        case 18: return one(.proxyAuthenticate)
+        case 19: return one(.proxyAuthorization)
+        case 25: return one(.proxyAuthenticationInfo)
+        default: return .other
+        }
+    }
+}
+
+/// A set of known fields, one bit each: which a head has, or which a filter drops.
+struct KnownFields: Sendable, Equatable {
+    private(set) var bits: UInt32 = 0
+
+    init() {}
+
+    init(_ fields: [KnownField]) {
+        for field in fields { insert(field) }
+    }
+
+    mutating func insert(_ field: KnownField) {
+        bits |= 1 << UInt32(field.rawValue)
+    }
+
+    /// `.other` is never in a set.
+    func contains(_ field: KnownField) -> Bool {
+        field != .other && bits & (1 << UInt32(field.rawValue)) != 0
+    }
+}
