@@ -1,7 +1,9 @@
 /// A bearer token ready to be injected, with the times that govern its reuse.
 ///
 /// `description` never shows the token: it may end up in a log line.
-struct AccessToken: Sendable, CustomStringConvertible {
+/// A class, immutable: every request takes the current token and keeps it through its phases, and
+/// passing one reference costs one reference count where a struct of four cost four.
+final class AccessToken: Sendable, CustomStringConvertible {
     /// The complete field value, `Bearer <token>` (or `DPoP <token>`), as bytes ready to be copied
     /// into a request head.
     let headerValue: [UInt8]
@@ -11,14 +13,28 @@ struct AccessToken: Sendable, CustomStringConvertible {
     let refreshAt: UInt64
     let lifetime: Duration
     /// Whether `lifetime` came from `expires_in`, the JWT's `exp` (when earlier) or the default.
-    var lifetimeSource: TokenLifetime.Source = .expiresIn
+    let lifetimeSource: TokenLifetime.Source
     let scope: String?
     /// A DPoP-bound token (RFC 9449): the `ath` every proof sent with it carries; nil for Bearer.
-    var proofHash: String? = nil
+    let proofHash: String?
     /// Read from the shared cache (another replica fetched it), for the log line.
-    var fromSharedCache = false
+    let fromSharedCache: Bool
     /// The JWT's `jti`, for the status page (nil when the token is no JWT or has none).
-    var jwtID: String? = nil
+    let jwtID: String?
+
+    init(headerValue: [UInt8], expiresAt: UInt64, refreshAt: UInt64, lifetime: Duration,
+         lifetimeSource: TokenLifetime.Source = .expiresIn, scope: String?, proofHash: String? = nil,
+         fromSharedCache: Bool = false, jwtID: String? = nil) {
+        self.headerValue = headerValue
+        self.expiresAt = expiresAt
+        self.refreshAt = refreshAt
+        self.lifetime = lifetime
+        self.lifetimeSource = lifetimeSource
+        self.scope = scope
+        self.proofHash = proofHash
+        self.fromSharedCache = fromSharedCache
+        self.jwtID = jwtID
+    }
 
     var description: String { "AccessToken(<redacted>, lifetime: \(lifetime))" }
 
