@@ -14,11 +14,10 @@ extension ClientSession {
         }
         phase = .waitingForToken(exchange)
         client.deadline = 0
-        let tokens = exchange.route.tokens
-        if let ready = tokens.tokenIfReady() {
+        if let ready = exchange.route.tokenIfReady() {
             tokenArrived(ready, for: exchange)
         } else {
-            tokens.token(on: loop) { [self] result in
+            exchange.route.tokens.token(on: loop) { [self] result in
                 loop.assertOnLoop()
                 tokenArrived(result, for: exchange)
             }

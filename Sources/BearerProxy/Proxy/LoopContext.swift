@@ -19,7 +19,8 @@ struct SessionSettings: Sendable {
 /// One route as the sessions of one loop use it: its upstream pool, its profile's token provider
 /// (shared with every route that names the profile), how heads are rewritten for it, and its own
 /// upstream settings.
-/// @unchecked Sendable: the pool is touched only on its loop's queue; the rest is immutable.
+/// @unchecked Sendable: the pool and the token cache are touched only on its loop's queue; the
+/// rest is immutable.
 final class RouteContext: @unchecked Sendable {
     struct Settings: Sendable {
         var responseTimeout: LoopTimeout
@@ -40,6 +41,8 @@ final class RouteContext: @unchecked Sendable {
     let rules: ForwardingRules
     let settings: Settings
     let metrics: RequestMetrics
+    /// This loop's copy of the profile's current token (`TokenProvider.LoopCache`).
+    private var tokenCache = TokenProvider.LoopCache()
 
     init(label: String, pool: UpstreamPool, tokens: TokenProvider, dpop: DPoPProver? = nil, dpopNonce: DPoPNonce = DPoPNonce(),
          rules: ForwardingRules, settings: Settings, metrics: RequestMetrics) {
@@ -51,6 +54,12 @@ final class RouteContext: @unchecked Sendable {
         self.rules = rules
         self.settings = settings
         self.metrics = metrics
+    }
+
+    /// The profile's token when one is ready (or the backoff's failure); nil when the caller must
+    /// wait for a fetch. Most requests take it from this loop's cache, without the provider's lock.
+    func tokenIfReady() -> Result<AccessToken, TokenError>? {
+        tokens.tokenIfReady(cache: &tokenCache)
     }
 }
 

@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import BearerSync
+import Synchronization
 
 /// Keeps one valid token and hands it out.
 ///
@@ -57,6 +58,19 @@ final class TokenProvider: Sendable {
     private let random: @Sendable () -> Double
     private let scheduler: TokenScheduler
     private let state = Locked(State())
+    /// Moves (inside the lock, after the change) whenever a token taken earlier may no longer be
+    /// the answer: a new token, a dropped one, a refresh asked for. `LoopCache` compares it.
+    private let generation = Atomic<UInt64>(0)
+
+    /// What one loop keeps of the current token, so that most requests take it without the lock
+    /// every loop shares: valid while the provider's generation has not moved and the token's
+    /// refresh time has not come (from then on, the locked path decides when to refresh).
+    /// Used only on its loop's queue.
+    struct LoopCache {
+        fileprivate var token: AccessToken?
+        fileprivate var generation: UInt64 = 0
+        init() {}
+    }
 
     /// `random` returns values in 0..<1 (jitter); `scheduler` runs the refresh timer.
     init(
@@ -75,22 +89,51 @@ final class TokenProvider: Sendable {
     /// Answers with a valid token: at once (before returning) when one is cached, otherwise on
     /// `loop` once the fetch in flight ends, or at once with `.backingOff` after a recent failure.
     func token(on loop: EventLoop, _ completion: @escaping Completion) {
-        if let answer = answer(at: clock.uptimeNanoseconds(), waiter: (loop, completion)) { completion(answer) }
+        if let answer = answer(at: clock.uptimeNanoseconds(), waiter: (loop, completion)).answer { completion(answer) }
     }
 
     /// The answer `token(on:)` gives at once, without a completion to keep: nil when the caller
     /// must wait for a fetch (it then calls `token(on:)`). The request path's common case, which
     /// costs no closure.
     func tokenIfReady() -> Result<AccessToken, TokenError>? {
-        answer(at: clock.uptimeNanoseconds(), waiter: nil)
+        answer(at: clock.uptimeNanoseconds(), waiter: nil).answer
+    }
+
+    /// `tokenIfReady()` through a loop's cache.
+    func tokenIfReady(cache: inout LoopCache) -> Result<AccessToken, TokenError>? {
+        let now = clock.uptimeNanoseconds()
+        let current = generation.load(ordering: .acquiring)
+        if let token = cache.token, cache.generation == current, now < token.refreshAt {
+            return .success(token)
+        }
+        let (answer, cacheable) = answer(at: now, waiter: nil)
+        if cacheable, case .success(let token)? = answer {
+            cache.token = token
+            cache.generation = current
+        } else {
+            cache.token = nil
+        }
+        return answer
+    }
+
+    /// `state.withLock`, then the generation moves: for every change after which a cached token
+    /// may no longer be the answer.
+    private func change<T>(_ body: (inout State) -> T) -> T {
+        state.withLock { state in
+            let result = body(&state)
+            generation.add(1, ordering: .releasing)
+            return result
+        }
     }
 
     /// A cached token (starting a refresh when one is due), the backoff's failure, or nil after
     /// adding `waiter` to those of the fetch in flight (starting one if none runs). Without a
     /// waiter, nil changes nothing.
-    private func answer(at now: UInt64, waiter: (loop: EventLoop, completion: Completion)?) -> Result<AccessToken, TokenError>? {
+    /// `cacheable`: a ready token that a loop may keep until its refresh time (no refresh asked for).
+    private func answer(at now: UInt64, waiter: (loop: EventLoop, completion: Completion)?)
+        -> (answer: Result<AccessToken, TokenError>?, cacheable: Bool) {
         enum Decision {
-            case ready(AccessToken, refresh: Bool)
+            case ready(AccessToken, refresh: Bool, cacheable: Bool)
             case fail(TokenError)
             case wait(fetch: Bool)
         }
@@ -98,7 +141,7 @@ final class TokenProvider: Sendable {
             if let token = state.token, now < token.expiresAt {
                 let refresh = !state.fetching && !state.retired && state.isDue(token: token, at: now, policy)
                 if refresh { Self.begin(&state, at: now) }
-                return .ready(token, refresh: refresh)
+                return .ready(token, refresh: refresh, cacheable: !refresh && !state.refreshRequested)
             }
             if now < state.retryNotBefore, let failure = state.lastFailure {
                 return .fail(.backingOff(lastFailure: failure.description,
@@ -111,14 +154,14 @@ final class TokenProvider: Sendable {
             return .wait(fetch: true)
         }
         switch decision {
-        case .ready(let token, let refresh):
+        case .ready(let token, let refresh, let cacheable):
             if refresh { startFetch(reason: "refresh", at: now) }
-            return .success(token)
+            return (.success(token), cacheable)
         case .fail(let error):
-            return .failure(error)
+            return (.failure(error), false)
         case .wait(let fetch):
             if fetch { startFetch(reason: "no valid token", at: now) }
-            return nil
+            return (nil, false)
         }
     }
 
@@ -129,7 +172,7 @@ final class TokenProvider: Sendable {
         var schedule: UInt64?
         var startNow = false
         var warn = false
-        let outcome: Invalidation = state.withLock { state in
+        let outcome: Invalidation = change { state in
             guard let current = state.token, current.headerValue == token.headerValue else {
                 return .alreadyReplaced
             }
@@ -177,7 +220,7 @@ final class TokenProvider: Sendable {
     /// refresh ahead of expiry, no reaction to credential files. So a retired configuration stops
     /// asking the token endpoint as soon as no request uses it.
     func retire() {
-        state.withLock { $0.retired = true }
+        change { $0.retired = true }
         fetcher.retire()
         logger.debug("token provider retired by a reload")
     }
@@ -186,7 +229,7 @@ final class TokenProvider: Sendable {
     /// waiting for the current one to expire. A pending backoff from a rejection no longer applies.
     func credentialsChanged() {
         let now = clock.uptimeNanoseconds()
-        state.withLock { state in
+        change { state in
             state.refreshRequested = true
             state.retryNotBefore = 0
             state.consecutiveFailures = 0
@@ -310,7 +353,7 @@ final class TokenProvider: Sendable {
         // their Retry-After is the real wait (a server's Retry-After: 120 included), not 1 s.
         var delivered = result
         let ended = clock.secondsSince1970()
-        let waiters: [(loop: EventLoop, completion: Completion)] = state.withLock { state in
+        let waiters: [(loop: EventLoop, completion: Completion)] = change { state in
             state.fetching = false
             state.lastFetchEnded = (ended, (try? result.get()) != nil)
             switch result {

@@ -176,6 +176,46 @@ struct TokenProviderTests {
                                       failures: 1, policy: policy, random: 0) == .seconds(600))
     }
 
+    @Test("a loop's cached token follows the provider: a rejection, a refresh time, a refresh asked for and a new token each reach it")
+    func loopCache() {
+        let harness = ProviderHarness()
+        var cache = TokenProvider.LoopCache()
+        func cached() -> String? {
+            guard case .success(let token)? = harness.provider.tokenIfReady(cache: &cache) else { return nil }
+            return String(decoding: token.headerValue.dropFirst(7), as: UTF8.self)
+        }
+        #expect(cached() == nil, "no token yet, and a fetch is not started without a waiter")
+        harness.warm("tok-1", lifetime: 300)
+        #expect(cached() == "tok-1")
+        #expect(cached() == "tok-1")
+        #expect(harness.fetcher.callCount == 1)
+
+        // Rejected: the cache must not hand out the bad token while its replacement is fetched.
+        harness.clock.advance(.seconds(10))
+        guard case .success(let bad)? = harness.provider.tokenIfReady() else { Issue.record("no token"); return }
+        #expect(harness.provider.invalidate(bad) == .refreshing)
+        #expect(cached() == nil)
+        harness.fetcher.answer(.success(TokenFixture.grant("tok-2", expiresIn: 300)))
+        #expect(cached() == "tok-2")
+
+        // The refresh time reaches a cached token: the call that finds it due starts the refresh.
+        harness.clock.advance(.seconds(271))
+        #expect(cached() == "tok-2")
+        #expect(harness.fetcher.callCount == 3)
+        harness.fetcher.answer(.success(TokenFixture.grant("tok-3", expiresIn: 300)))
+        #expect(cached() == "tok-3")
+
+        // Changed credentials inside the minimum interval: refresh asked for, due when it ends.
+        harness.provider.credentialsChanged()
+        #expect(harness.fetcher.callCount == 3)
+        harness.clock.advance(.seconds(5))
+        #expect(cached() == "tok-3")
+        #expect(harness.fetcher.callCount == 4, "the cached token did not hide the refresh that was asked for")
+        harness.fetcher.answer(.success(TokenFixture.grant("tok-4", expiresIn: 300)))
+        #expect(cached() == "tok-4")
+        #expect(harness.provider.tokenIfReady().map { (try? $0.get())?.headerValue } == Array("Bearer tok-4".utf8))
+    }
+
     @Test("invalidate drops the current token and fetches one new token; callers wait for it instead of reusing the bad one")
     func invalidateCurrent() {
         let harness = ProviderHarness()
