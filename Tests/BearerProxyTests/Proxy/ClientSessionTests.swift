@@ -327,21 +327,25 @@ struct ClientSessionTests {
         #expect(harness.accessLines.map(Self.status) == ["101"])
     }
 
-    @Test("a connection handed back to the pool keeps its TLS buffers for the next request, and frees them once idle")
+    @Test("a pooled connection used again keeps its TLS buffers between requests, and frees them once idle")
     func pooledBuffers() async throws {
         let harness = SessionHarness()
         harness.send(Self.get)
         let upstream = harness.openUpstream()
         #expect(harness.onLoop { !upstream.keepsRecordBuffers }, "a new connection frees its buffers whenever empty")
         harness.answer(Self.ok)
-        #expect(harness.onLoop { upstream.keepsRecordBuffers }, "back in the pool, ready for the next request")
+        #expect(harness.onLoop { !upstream.keepsRecordBuffers }, "used once: nothing kept")
+        harness.send(Self.get)
+        #expect(harness.waitingOpens == 0, "the idle connection is used")
+        #expect(harness.onLoop { upstream.keepsRecordBuffers }, "used again: kept for the requests that follow")
+        harness.answer(Self.ok)
+        #expect(harness.onLoop { upstream.keepsRecordBuffers }, "back in the pool, still kept")
         // The pool frees them between one and two trim delays after a connection went idle.
         try await Task.sleep(for: UpstreamPool.bufferTrimDelay.duration * 2 + .milliseconds(500))
         #expect(harness.onLoop { !upstream.keepsRecordBuffers && upstream.isOpen }, "idle: buffers freed, connection kept")
         harness.send(Self.get)
-        #expect(harness.waitingOpens == 0, "the idle connection is used")
-        harness.answer(Self.ok)
         #expect(harness.onLoop { upstream.keepsRecordBuffers })
+        harness.answer(Self.ok)
     }
 
     @Test("a WebSocket tunnel on a pooled connection frees its TLS buffers whenever they are empty")
@@ -349,6 +353,8 @@ struct ClientSessionTests {
         let harness = SessionHarness()
         harness.send(Self.get)
         let upstream = harness.openUpstream()
+        harness.answer(Self.ok)
+        harness.send(Self.get)
         harness.answer(Self.ok)
         #expect(harness.onLoop { upstream.keepsRecordBuffers })
         harness.send("GET /chat HTTP/1.1\r\nHost: localhost:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
