@@ -80,21 +80,6 @@ public final class TLSConnection {
         SSL_free(pointer)
     }
 
-    /// Whether the record buffers (~17 KiB each way) stay allocated between records. By default
-    /// (the context's `SSL_MODE_RELEASE_BUFFERS`) they are freed whenever they are empty, so an
-    /// idle connection costs little; a connection that carries one exchange after another keeps
-    /// them, which spares an allocation and a free of each buffer on every record.
-    /// Turning it off frees them now if they are empty (else once they are).
-    public func keepBuffers(_ keep: Bool) {
-        let release = Int(SSL_MODE_RELEASE_BUFFERS)
-        if keep {
-            _ = CBearerSSL_clear_mode(pointer, release)
-        } else {
-            _ = CBearerSSL_set_mode(pointer, release)
-            _ = SSL_free_buffers(pointer)
-        }
-    }
-
     /// The TLSConnection behind an SSL, for the C callbacks.
     static func owner(of ssl: OpaquePointer?) -> TLSConnection? {
         guard let ssl, let raw = SSL_get_ex_data(ssl, 0) else { return nil }

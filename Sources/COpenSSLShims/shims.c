@@ -12,14 +12,6 @@ long CBearerSSL_CTX_set_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_mode(ctx, mode);
 }
 
-long CBearerSSL_set_mode(SSL *ssl, long mode) {
-    return SSL_set_mode(ssl, mode);
-}
-
-long CBearerSSL_clear_mode(SSL *ssl, long mode) {
-    return SSL_clear_mode(ssl, mode);
-}
-
 long CBearerSSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
 }

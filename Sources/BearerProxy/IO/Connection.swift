@@ -81,7 +81,6 @@ final class Connection: Transport, Expirable, EventHandler, @unchecked Sendable 
     private var peerIsDone = false
     /// TLS can need the other direction: a read that must first write, or a write that must first read.
     private var tlsReadWantsWritable = false
-    private var keepsRecordBuffers = false
     private var tlsWriteWantsReadable = false
     /// A deferred pass is queued on the loop (see `EventLoop.defer`).
     private var deferredPassQueued = false
@@ -300,12 +299,6 @@ final class Connection: Transport, Expirable, EventHandler, @unchecked Sendable 
     // MARK: Reading
 
     /// Stops delivering input (back-pressure); bytes wait in the kernel and TLS buffers.
-    func keepRecordBuffers(_ keep: Bool) {
-        guard let tls, keep != keepsRecordBuffers else { return }
-        keepsRecordBuffers = keep
-        tls.keepBuffers(keep)
-    }
-
     func pauseReading() {
         readPaused = true
     }

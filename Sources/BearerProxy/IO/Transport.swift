@@ -35,15 +35,10 @@ protocol Transport: AnyObject {
     func closeAfterFlush(peerIsDone: Bool)
     /// Closes now, dropping queued output; the delegate hears nothing more.
     func close()
-    /// Whether TLS record buffers stay allocated between records (a connection at work) or are
-    /// freed whenever empty (the default; a connection that sits idle). Nothing without TLS.
-    func keepRecordBuffers(_ keep: Bool)
 }
 
 extension Transport {
     func closeAfterFlush() { closeAfterFlush(peerIsDone: false) }
-
-    func keepRecordBuffers(_ keep: Bool) {}
 
     func write(estimate: Int, _ build: (inout ByteWriter) -> Void) {
         write(ByteWriter.bytes(capacity: estimate, build))

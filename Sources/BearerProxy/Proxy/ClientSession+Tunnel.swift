@@ -20,8 +20,6 @@ extension ClientSession {
         client.write(exchange.route.rules.clientHead(for: response, framing: .none, connection: .webSocket))
         client.flush()
         phase = .tunneling(exchange, attempt)
-        // A tunnel may stay quiet for long: its TLS buffers are freed whenever empty.
-        attempt.connection.keepRecordBuffers(false)
         context.logger.debug("WebSocket tunnel open", metadata: ["route": "\(exchange.route.label)"])
         refreshTunnelDeadlines(attempt)
         // Bytes the client sent after its handshake (a first frame, sent early) go up now.

@@ -46,8 +46,6 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
     var routeMetrics: RequestMetrics?
     /// Set when a reload replaced this pool: connections handed back are closed, not kept.
     var retired = false
-    /// When the idle connections' TLS record buffers are next freed; 0: no pass due (Expirable).
-    var deadline: UInt64 = 0
 
     /// Connections to `endpoint`, opened by `Connector` (TCP, then TLS when the endpoint has a
     /// context). `currentTLS`, when given, supplies the TLS context for each new connection (a
@@ -109,7 +107,6 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
             guard connection.isOpen else { continue }
             connection.deadline = 0
             connection.delegate = nil
-            connection.keepRecordBuffers(true)
             statistics.reused += 1
             metrics?.reused.increment()
             statistics.idle = idle.count
@@ -132,10 +129,6 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
         connection.delegate = self
         connection.deadline = EventLoop.deadline(after: settings.idleTimeout)
         connection.resumeReading()
-        if deadline == 0 {
-            deadline = EventLoop.deadline(after: Self.bufferTrimDelay)
-            loop.track(self)
-        }
         idle.append(connection)
         statistics.idle = idle.count
     }
@@ -146,10 +139,6 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
         for connection in idle { connection.close() }
         idle.removeAll()
         statistics.idle = 0
-        if deadline != 0 {
-            deadline = 0
-            loop.untrack(self)
-        }
     }
 
     private func discard(_ connection: any Transport) {
@@ -179,22 +168,6 @@ final class UpstreamPool: ConnectionDelegate, @unchecked Sendable {
 
     func connectionDidOpen(_ connection: any Transport) {}
     func connectionDidDrain(_ connection: any Transport) {}
-}
-
-/// A connection the pool hands out again keeps its TLS record buffers (~34 KiB) from then on, so
-/// the exchanges that follow allocate none: freeing and allocating both buffers on every record
-/// cost about 2% of a small request's instructions. A connection used once keeps none. Within
-/// `bufferTrimDelay` to twice that of going idle, the pool frees them, so a connection that
-/// stays idle costs no more memory than before.
-extension UpstreamPool: Expirable {
-    static let bufferTrimDelay = LoopTimeout(.seconds(1))
-
-    /// Frees the buffers of every idle connection. Those at work now are handed back later and
-    /// arm the next pass.
-    func expire() {
-        for connection in idle { connection.keepRecordBuffers(false) }
-        loop.untrack(self)
-    }
 }
 
 extension UpstreamPool: DeferredWork {

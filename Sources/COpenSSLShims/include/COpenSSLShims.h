@@ -23,12 +23,6 @@ long CBearerSSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
 // SSL_CTX_add1_chain_cert is a macro over SSL_CTX_ctrl.
 int CBearerSSL_CTX_add1_chain_cert(SSL_CTX *ctx, X509 *certificate);
 
-// SSL_set_mode is a macro over SSL_ctrl.
-long CBearerSSL_set_mode(SSL *ssl, long mode);
-
-// SSL_clear_mode is a macro over SSL_ctrl.
-long CBearerSSL_clear_mode(SSL *ssl, long mode);
-
 // SSL_set_tlsext_host_name is a macro over SSL_ctrl.
 int CBearerSSL_set_tlsext_host_name(SSL *ssl, const char *name);
 

@@ -327,45 +327,6 @@ struct ClientSessionTests {
         #expect(harness.accessLines.map(Self.status) == ["101"])
     }
 
-    @Test("a pooled connection used again keeps its TLS buffers between requests, and frees them once idle")
-    func pooledBuffers() async throws {
-        let harness = SessionHarness()
-        harness.send(Self.get)
-        let upstream = harness.openUpstream()
-        #expect(harness.onLoop { !upstream.keepsRecordBuffers }, "a new connection frees its buffers whenever empty")
-        harness.answer(Self.ok)
-        #expect(harness.onLoop { !upstream.keepsRecordBuffers }, "used once: nothing kept")
-        harness.send(Self.get)
-        #expect(harness.waitingOpens == 0, "the idle connection is used")
-        #expect(harness.onLoop { upstream.keepsRecordBuffers }, "used again: kept for the requests that follow")
-        harness.answer(Self.ok)
-        #expect(harness.onLoop { upstream.keepsRecordBuffers }, "back in the pool, still kept")
-        // The pool frees them between one and two trim delays after a connection went idle.
-        try await Task.sleep(for: UpstreamPool.bufferTrimDelay.duration * 2 + .milliseconds(500))
-        #expect(harness.onLoop { !upstream.keepsRecordBuffers && upstream.isOpen }, "idle: buffers freed, connection kept")
-        harness.send(Self.get)
-        #expect(harness.onLoop { upstream.keepsRecordBuffers })
-        harness.answer(Self.ok)
-    }
-
-    @Test("a WebSocket tunnel on a pooled connection frees its TLS buffers whenever they are empty")
-    func tunnelBuffers() {
-        let harness = SessionHarness()
-        harness.send(Self.get)
-        let upstream = harness.openUpstream()
-        harness.answer(Self.ok)
-        harness.send(Self.get)
-        harness.answer(Self.ok)
-        #expect(harness.onLoop { upstream.keepsRecordBuffers })
-        harness.send("GET /chat HTTP/1.1\r\nHost: localhost:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        harness.answer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
-        #expect(harness.phase == "tunneling")
-        #expect(harness.waitingOpens == 0, "the tunnel runs on the pooled connection")
-        #expect(harness.onLoop { !upstream.keepsRecordBuffers })
-    }
-
     @Test("a client that leaves within its body is recorded once, with status 0, and the upstream connection is closed")
     func clientLeavesWithinBody() {
         let harness = SessionHarness(token: nil)

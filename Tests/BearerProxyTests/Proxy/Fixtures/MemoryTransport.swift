@@ -18,8 +18,6 @@ final class MemoryTransport: Transport, @unchecked Sendable {
     var deadline: UInt64 = 0
     private(set) var state = State.open
     private(set) var readingPaused = false
-    /// What the owner last asked of the TLS record buffers (`keepRecordBuffers`).
-    private(set) var keepsRecordBuffers = false
     /// While false, flushed bytes stay queued (a peer that does not read); `acceptOutput` lets them go.
     var peerReads = true
     private var queued: [UInt8] = []
@@ -53,8 +51,6 @@ final class MemoryTransport: Transport, @unchecked Sendable {
     }
 
     func pauseReading() { readingPaused = true }
-
-    func keepRecordBuffers(_ keep: Bool) { keepsRecordBuffers = keep }
 
     func resumeReading() {
         guard readingPaused else { return }
