@@ -46,15 +46,15 @@ extension EventLoop {
     func register(_ handler: any EventHandler, fd: Int32) throws(IOError) -> UInt64 {
         assertOnLoop()
         if epollFD < 0 { try openEpollSet() }
-        let token = nextToken
-        nextToken += 1
+        let token = handlers.insert(handler)
         var event = epoll_event()
         event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
         event.data.u64 = token
         guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
-            throw IOError("epoll_ctl(ADD)", errno: errno)
+            let error = IOError("epoll_ctl(ADD)", errno: errno)
+            handlers.remove(token)
+            throw error
         }
-        handlers[token] = handler
         return token
     }
 
@@ -64,7 +64,7 @@ extension EventLoop {
     /// it in the current batch are dropped, since its token no longer names a handler.
     func deregister(fd: Int32, token: UInt64) {
         assertOnLoop()
-        handlers.removeValue(forKey: token)
+        handlers.remove(token)
     }
 
     /// Runs `handler.runDeferred()` on this loop once the current batch is done: at the end of

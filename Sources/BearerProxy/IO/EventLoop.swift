@@ -36,10 +36,8 @@ public final class EventLoop: @unchecked Sendable {
     /// The epoll set, made when the first descriptor is registered (-1 before).
     var epollFD: Int32 = -1
     var epollSource: (any DispatchSourceRead)?
-    /// Registered handlers by the token stored in their epoll event. Tokens are never reused, so
-    /// an event still queued for a descriptor closed earlier in the batch finds no handler.
-    var handlers: [UInt64: any EventHandler] = [:]
-    var nextToken: UInt64 = 1
+    /// Registered handlers by the token stored in their epoll event.
+    var handlers = HandlerTable()
     /// Handlers to run again after the current batch (see `defer(_:)`), and whether a pass is queued.
     var deferred: [any DeferredWork] = []
     /// The epoll set is being drained: work deferred now runs at the end of that handler run.
