@@ -1,5 +1,6 @@
 @testable import BearerProxy
 import BearerTLS
+import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -9,8 +10,10 @@ import BearerSync
 /// An in-process TLS upstream for integration tests. It records every request as it arrived
 /// (raw head bytes, decoded body) and answers with what the test chose. Unlike
 /// `LocalHTTPServer` it has no body limit (uploads of several MiB) and can send raw response
-/// bytes (chunked framing, odd heads). Runs on its own one-loop group, so a slow answer
-/// (`delay`) blocks only the upstream.
+/// bytes (chunked framing, odd heads). Runs on its own one-loop group. A slow answer
+/// (`delayAnswers`) is sent later from a timer on that loop, never by sleeping on it: a sleeping
+/// loop holds one of libdispatch's few worker threads, and the proxy's own loops and timers can
+/// then wait for a thread (on 2 cores, long enough for a 500 ms timeout to fire a second late).
 final class TestUpstream: Sendable {
     /// What the upstream sends back for one request.
     enum Answer: Sendable {
@@ -57,11 +60,10 @@ final class TestUpstream: Sendable {
                     Socket.close(fd)
                     return
                 }
-                TestUpstreamSession(connection: connection, peer: peer.ip,
-                                    answersAtHead: { state.answersAtHead.load(ordering: .relaxed) }) { request in
-                    state.received.withLock { $0.append(request) }
-                    let pause = state.delayMilliseconds.load(ordering: .relaxed)
-                    if pause > 0 { usleep(UInt32(pause) * 1000) }
+                TestUpstreamSession(connection: connection, loop: loop, peer: peer.ip,
+                                    answersAtHead: { state.answersAtHead.load(ordering: .relaxed) },
+                                    delayMilliseconds: { state.delayMilliseconds.load(ordering: .relaxed) },
+                                    received: { request in state.received.withLock { $0.append(request) } }) { request in
                     let responder = state.responder.withLock { $0 }
                     return responder(request)
                 }.start()
@@ -141,10 +143,15 @@ final class TestUpstream: Sendable {
 /// @unchecked Sendable: every mutable property is touched only on the connection's loop.
 private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable {
     private let connection: Connection
+    private let loop: EventLoop
     private let peer: String
     private let answer: @Sendable (LocalRequest) -> TestUpstream.Answer
     private let answersAtHead: @Sendable () -> Bool
+    private let delayMilliseconds: @Sendable () -> Int
+    private let received: @Sendable (LocalRequest) -> Void
     private var answeredAtHead = false
+    /// An answer is due later (`delayAnswers`): requests behind it wait, in order.
+    private var waiting = false
     /// After a `rawThenEcho` answer: bytes are sent back as they come.
     private var echoing = false
     private var input: [UInt8] = []
@@ -152,12 +159,34 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
     private var decoder: BodyDecoder?
     private var body: [UInt8] = []
 
-    init(connection: Connection, peer: String, answersAtHead: @escaping @Sendable () -> Bool,
+    init(connection: Connection, loop: EventLoop, peer: String, answersAtHead: @escaping @Sendable () -> Bool,
+         delayMilliseconds: @escaping @Sendable () -> Int, received: @escaping @Sendable (LocalRequest) -> Void,
          answer: @escaping @Sendable (LocalRequest) -> TestUpstream.Answer) {
         self.connection = connection
+        self.loop = loop
         self.peer = peer
         self.answersAtHead = answersAtHead
+        self.delayMilliseconds = delayMilliseconds
+        self.received = received
         self.answer = answer
+    }
+
+    /// Records the request, then sends the responder's answer now or after the configured delay
+    /// (the responder is asked when the answer goes out, as a slow server would decide then).
+    private func respond(to request: LocalRequest, close: Bool) {
+        received(request)
+        let pause = delayMilliseconds()
+        guard pause > 0 else {
+            send(answer(request), close: close)
+            return
+        }
+        waiting = true
+        loop.queue.asyncAfter(deadline: DispatchTime.now() + DispatchTimeInterval.milliseconds(pause)) { [self] in
+            waiting = false
+            guard connection.isOpen else { return }
+            send(answer(request), close: close)
+            process()
+        }
     }
 
     func start() {
@@ -178,7 +207,7 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
     }
 
     private func process() {
-        while connection.isOpen, !echoing {
+        while connection.isOpen, !echoing, !waiting {
             if head == nil {
                 do {
                     let parsed = try input.withBytes { buffer throws(HTTP1Error) in
@@ -191,7 +220,7 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
                     body = []
                     if answersAtHead() {
                         answeredAtHead = true
-                        send(answer(request(parsed.head, body: [])), close: false)
+                        respond(to: request(parsed.head, body: []), close: false)
                         return
                     }
                 } catch {
@@ -213,8 +242,8 @@ private final class TestUpstreamSession: ConnectionDelegate, @unchecked Sendable
             guard decoder.isComplete else { return }
             self.head = nil
             self.decoder = nil
-            let close = head.hasToken("close", inFieldsNamed: "connection")
-            send(answer(request(head, body: body)), close: close)
+            let close = head.hasToken("close", inFieldsNamed: .connection)
+            respond(to: request(head, body: body), close: close)
         }
     }
 
