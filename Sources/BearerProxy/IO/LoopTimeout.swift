@@ -15,7 +15,6 @@ struct LoopTimeout: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func seconds(_ seconds: Int) -> LoopTimeout { LoopTimeout(.seconds(seconds)) }
-    static func milliseconds(_ milliseconds: Int) -> LoopTimeout { LoopTimeout(.milliseconds(milliseconds)) }
 
     var description: String { duration.description }
 }
