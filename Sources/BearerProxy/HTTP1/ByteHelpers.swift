@@ -69,25 +69,17 @@ extension ASCII {
         guard literal.hasPointerRepresentation else {  // a one-character literal
             return literal.withUTF8Buffer { lit in zip(bytes[range], lit).allSatisfy { lowercased($0) == $1 } }
         }
-        return bytes.withUnsafeBytes { equalsLowercased($0, range, literal) }
-    }
-
-    /// The same over raw bytes (a head still in the read buffer).
-    @inline(__always)
-    static func equalsLowercased(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
-        guard range.count == literal.utf8CodeUnitCount else { return false }
-        guard literal.hasPointerRepresentation else {  // a one-character literal
-            return literal.withUTF8Buffer { lit in zip(bytes[range], lit).allSatisfy { lowercased($0) == $1 } }
+        return bytes.withUnsafeBufferPointer { buffer in
+            let lit = literal.utf8Start
+            var i = 0
+            var j = range.lowerBound
+            while i < range.count {
+                if lowercased(buffer[j]) != lit[i] { return false }
+                i += 1
+                j += 1
+            }
+            return true
         }
-        let lit = literal.utf8Start
-        var i = 0
-        var j = range.lowerBound
-        while i < range.count {
-            if lowercased(bytes[j]) != lit[i] { return false }
-            i += 1
-            j += 1
-        }
-        return true
     }
 
     /// Trims OWS from both ends of `range` in `bytes` (RFC 9110 §5.6.1 list elements, §5.5 values).
