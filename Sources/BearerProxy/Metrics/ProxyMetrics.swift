@@ -75,12 +75,17 @@ public final class ProxyMetrics: Sendable {
     }
 
     /// The index of `method` in `methods`, compared on bytes (no String is made per request).
-    static func methodIndex(_ method: some Collection<UInt8>) -> Int {
-        for (index, name) in methods.enumerated().dropLast() where method.elementsEqual(name.utf8) {
-            return index
+    static func methodIndex(_ method: ArraySlice<UInt8>) -> Int {
+        method.withUnsafeBytes { bytes in
+            for (index, name) in methodBytes.enumerated() where name.count == bytes.count {
+                if name.withUnsafeBytes({ $0.elementsEqual(bytes) }) { return index }
+            }
+            return methods.count - 1
         }
-        return methods.count - 1
     }
+
+    /// `methods` but the last ("other"), as bytes, for `methodIndex`.
+    private static let methodBytes = methods.dropLast().map { Array($0.utf8) }
 
     /// Copies values owned by others into their gauges and counters; called before each scrape.
     func refresh(profiles: [(name: String, reading: TokenMetrics.Reading)], generation: Int) {

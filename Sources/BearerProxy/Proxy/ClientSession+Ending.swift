@@ -29,17 +29,16 @@ extension ClientSession {
         // The status the client saw: the response's, once one started.
         let status: Int
         switch ending {
-        case .relayed: status = relayed?.head.status ?? 0
+        case .relayed: status = relayed?.status ?? 0
         case .tunnelClosed: status = 101
-        case .failed(let error): status = responseStarted ? (tunneled ? 101 : relayed?.head.status ?? 0) : ErrorResponse.status(for: error).code
+        case .failed(let error): status = responseStarted ? (tunneled ? 101 : relayed?.status ?? 0) : ErrorResponse.status(for: error).code
         }
 
         // The upstream connection: back to the pool only after a clean, reusable exchange.
         if let attempt {
             switch ending {
             case .relayed(let reusable):
-                let keepAlive = relayed.map { $0.head.version == .http1_1 && !$0.head.hasToken("close", inFieldsNamed: .connection) } ?? false
-                if reusable, keepAlive, relayed?.clientFraming != .untilClose {
+                if reusable, let relayed, relayed.upstreamKeepsAlive, relayed.clientFraming != .untilClose {
                     exchange?.route.pool.release(attempt.connection)
                 } else {
                     attempt.connection.close()
@@ -66,14 +65,14 @@ extension ClientSession {
 
         if let exchange {
             let now = EventLoop.now()
-            record(exchange.head, route: exchange.route.label, metrics: exchange.route.metrics, status: status,
+            record(exchange, route: exchange.route.label, metrics: exchange.route.metrics, status: status,
                    duration: now &- exchange.startedAt, upstream: attempt.map { now &- $0.startedAt },
                    bytesIn: exchange.upload.forwarded, bytesOut: exchange.responseBytesSent, reused: attempt?.reused ?? false,
                    failure: failure)
         } else if case .failed = ending {
             // Refused before it had a route (421, 404, 405, 400, 413 by Content-Length, a head
             // that did not parse or come in time): `route="none"`, nothing forwarded.
-            record(refused, route: "none", metrics: context.metrics.unrouted, status: status, duration: 0, upstream: nil,
+            record(nil, refused: refused, route: "none", metrics: context.metrics.unrouted, status: status, duration: 0, upstream: nil,
                    bytesIn: 0, bytesOut: 0, reused: false, failure: failure)
         }
 
@@ -126,12 +125,21 @@ extension ClientSession {
         updateReading()
     }
 
-    /// Metrics and the access line of one request; called only by `end`.
-    private func record(_ head: RequestHead?, route: String, metrics: RequestMetrics, status: Int, duration: UInt64,
-                        upstream: UInt64?, bytesIn: UInt64, bytesOut: Int, reused: Bool, failure: String?) {
-        let method = head.map { ProxyMetrics.methodIndex($0.raw[$0.method]) } ?? ProxyMetrics.methods.count - 1
+    /// Metrics and the access line of one request (`exchange`), or of a head refused before it
+    /// became one (`refused`); called only by `end`. The head is taken from the exchange only on
+    /// the paths that use more than its method, so the common one copies nothing.
+    private func record(_ exchange: Exchange?, refused: RequestHead? = nil, route: String, metrics: RequestMetrics, status: Int,
+                        duration: UInt64, upstream: UInt64?, bytesIn: UInt64, bytesOut: Int, reused: Bool, failure: String?) {
+        let method: Int
+        if let exchange {
+            method = ProxyMetrics.methodIndex(exchange.head.raw[exchange.head.method])
+        } else {
+            method = refused.map { ProxyMetrics.methodIndex($0.raw[$0.method]) } ?? ProxyMetrics.methods.count - 1
+        }
         metrics.record(methodIndex: method, status: status, durationNanoseconds: duration, upstreamNanoseconds: upstream,
                        bytesIn: Int(bytesIn), bytesOut: bytesOut, shard: context.loop.index)
+        guard failure != nil || context.accessLine != nil || context.accessLogger.logLevel <= .info else { return }
+        let head = exchange?.head ?? refused
         if let failure {
             context.metrics.recentFailures.add(
                 time: WallClock.milliseconds(), status: status, method: head.map { $0.raw[$0.method] } ?? Array("-".utf8)[...],

@@ -3,29 +3,34 @@ extension ClientSession {
     // MARK: Flow control
 
     /// Reads from each side only while the other side keeps up and the phase can use the bytes.
+    /// One match on the phase, each case doing all of its work: this runs several times per
+    /// request, and every match that binds the phase's payloads costs their reference counts.
     func updateReading() {
-        let wantClient: Bool
         switch phase {
         case .readingHead:
-            wantClient = !clientSentEOF
+            Self.setReading(client, !clientSentEOF)
         case .waitingForToken, .connecting:
-            wantClient = false
+            client.pauseReading()
         case .exchanging(let exchange, let attempt):
-            if !exchange.upload.isComplete {
-                wantClient = attempt.connection.pendingOutputBytes < Self.highWaterMark
-            } else {
-                wantClient = input.count < Self.maxBufferedInput && !clientSentEOF
-            }
+            let upstream = attempt.connection
+            let uploading = !exchange.upload.isComplete
+            let wantClient = uploading
+                ? upstream.pendingOutputBytes < Self.highWaterMark
+                : input.count < Self.maxBufferedInput && !clientSentEOF
+            Self.setReading(client, wantClient)
+            Self.setReading(upstream, client.pendingOutputBytes < Self.highWaterMark)
+            if uploading, attempt.relay == nil { armUploadDeadlines(readingClient: wantClient, upstream, exchange) }
         case .tunneling(_, let attempt):
-            wantClient = attempt.connection.pendingOutputBytes < Self.highWaterMark
+            let upstream = attempt.connection
+            Self.setReading(client, upstream.pendingOutputBytes < Self.highWaterMark)
+            Self.setReading(upstream, client.pendingOutputBytes < Self.highWaterMark)
         case .closed:
             return
         }
-        if wantClient { client.resumeReading() } else { client.pauseReading() }
-        if let attempt = phase.attempt {
-            if client.pendingOutputBytes < Self.highWaterMark { attempt.connection.resumeReading() } else { attempt.connection.pauseReading() }
-        }
-        if case .exchanging(let exchange, let attempt) = phase { armUploadDeadlines(readingClient: wantClient, exchange, attempt) }
+    }
+
+    private static func setReading(_ connection: any Transport, _ on: Bool) {
+        if on { connection.resumeReading() } else { connection.pauseReading() }
     }
 
     /// While a request body is still coming and no response has started, one side's deadline runs,
@@ -33,9 +38,7 @@ extension ClientSession {
     /// `response_timeout` while the client is paused because the upstream is not taking the body.
     /// So a long upload that keeps moving never times out, and a timeout blames the right side.
     /// Once the body is complete, `response_timeout` runs from its last byte (forwardRequestBody).
-    private func armUploadDeadlines(readingClient: Bool, _ exchange: Exchange, _ attempt: UpstreamAttempt) {
-        guard !exchange.upload.isComplete, attempt.relay == nil else { return }
-        let upstream = attempt.connection
+    private func armUploadDeadlines(readingClient: Bool, _ upstream: any Transport, _ exchange: Exchange) {
         if readingClient {
             upstream.deadline = 0
             if client.deadline == 0 { client.deadline = EventLoop.deadline(after: context.settings.bodyTimeout) }

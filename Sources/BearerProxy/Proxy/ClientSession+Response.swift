@@ -3,21 +3,18 @@ import Logging
 /// The relay phase: interim and final heads, then the body, until the response is complete.
 extension ClientSession {
     func upstreamDidRead(_ bytes: UnsafeRawBufferPointer, _ exchange: Exchange, _ attempt: UpstreamAttempt) {
-        switch attempt.response {
-        case .relaying:
+        if attempt.relay != nil {
             attempt.connection.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout)
             relayResponseBody(bytes, exchange, attempt)
-        case .awaitingHead(let partial, let interims):
+        } else if attempt.partialHead.isEmpty {
             // `upstream.response_timeout` runs from the request to the final head: neither a head
             // trickling in nor a stream of 1xx answers extends it.
-            if partial.isEmpty {
-                // The common case: the head is parsed where the read left it; only a partial head is kept.
-                relayAfterHeads(bytes, exchange, attempt)
-            } else {
-                attempt.response = .awaitingHead(partial: [], interims: interims)
-                let buffered = partial + Array(bytes)
-                buffered.withUnsafeBytes { relayAfterHeads($0, exchange, attempt) }
-            }
+            // The common case: the head is parsed where the read left it; only a partial head is kept.
+            relayAfterHeads(bytes, exchange, attempt)
+        } else {
+            let buffered = attempt.partialHead + Array(bytes)
+            attempt.partialHead = []
+            buffered.withUnsafeBytes { relayAfterHeads($0, exchange, attempt) }
         }
     }
 
@@ -30,11 +27,12 @@ extension ClientSession {
         case .tunneling(let exchange, let attempt):
             if !rest.isEmpty { tunnel(rest, toUpstream: false, exchange, attempt) }  // the first frames came with the 101
         case .exchanging(_, let current) where current === attempt:
-            switch attempt.response {
-            case .awaitingHead(let partial, let interims):
-                attempt.response = .awaitingHead(partial: partial + Array(rest), interims: interims)
-            case .relaying:
-                if rest.isEmpty { finishIfResponseComplete(exchange, attempt) } else { relayResponseBody(rest, exchange, attempt) }
+            if attempt.relay == nil {
+                attempt.partialHead.append(bytes: rest)
+            } else if rest.isEmpty {
+                finishIfResponseComplete(exchange, attempt)
+            } else {
+                relayResponseBody(rest, exchange, attempt)
             }
         default:
             return
@@ -48,7 +46,7 @@ extension ClientSession {
     /// exchange ended or moved on (an invalid answer, a replay after a 401).
     private func takeResponseHeads(_ bytes: UnsafeRawBufferPointer, _ exchange: Exchange, _ attempt: UpstreamAttempt) -> Int? {
         var offset = 0
-        while case .awaitingHead(_, let interims) = attempt.response {
+        while attempt.relay == nil {
             let parsed: (head: ResponseHead, consumed: Int)?
             do {
                 parsed = try HeadParser.parseResponseHead(UnsafeRawBufferPointer(rebasing: bytes[offset...]),
@@ -69,11 +67,11 @@ extension ClientSession {
                         : "101 Switching Protocols without an Upgrade request"))
                     return nil
                 }
-                guard interims < Self.maxInterimResponses else {
+                guard attempt.interims < Self.maxInterimResponses else {
                     upstreamFailed(.upstreamInvalidResponse("more than \(Self.maxInterimResponses) interim (1xx) responses"))
                     return nil
                 }
-                attempt.response = .awaitingHead(partial: [], interims: interims + 1)
+                attempt.interims += 1
                 if exchange.head.version == .http1_1 {
                     client.write(exchange.route.rules.clientInterimHead(for: head))
                     client.flush()
@@ -96,9 +94,9 @@ extension ClientSession {
             if clientFraming == .untilClose || !exchange.upload.isComplete {
                 exchange.clientKeepAlive = false
             }
-            attempt.response = .relaying(ResponseRelay(
+            attempt.relay = ResponseRelay(
                 head: head, body: BodyDecoder(framing: framing, limits: context.settings.upstreamHTTPLimits),
-                clientFraming: clientFraming))
+                clientFraming: clientFraming)
             attempt.connection.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout)  // now: silence within the body
             let connection = ForwardingRules.ClientConnection(open: exchange.clientKeepAlive, clientVersion: exchange.head.version)
             let rules = exchange.route.rules
@@ -110,7 +108,7 @@ extension ClientSession {
     }
 
     private func relayResponseBody(_ bytes: UnsafeRawBufferPointer, _ exchange: Exchange, _ attempt: UpstreamAttempt) {
-        guard case .relaying(var relay) = attempt.response else { return }
+        guard var relay = attempt.relay else { return }
         let chunked = relay.clientFraming == .chunked
         var sent = 0
         let used: Int
@@ -133,7 +131,7 @@ extension ClientSession {
             context.logger.warning("upstream sent bytes after the end of its response; connection not reused",
                                    metadata: ["extra_bytes": "\(bytes.count - used)"])
         }
-        attempt.response = .relaying(relay)
+        attempt.relay = relay
         finishIfResponseComplete(exchange, attempt)
     }
 
@@ -151,7 +149,7 @@ extension ClientSession {
 
     /// The upstream's FIN: the end of a body delimited by close, else a response cut short.
     func upstreamDidReadEOF(_ exchange: Exchange, _ attempt: UpstreamAttempt) {
-        guard case .relaying(var relay) = attempt.response else {
+        guard var relay = attempt.relay else {
             upstreamFailed(.upstreamClosed("upstream closed the connection before answering"))
             return
         }
@@ -162,7 +160,7 @@ extension ClientSession {
             upstreamFailed(.upstreamClosed("upstream closed mid-response: \(error.detail)"))
             return
         }
-        attempt.response = .relaying(relay)
+        attempt.relay = relay
         client.flush()
         end(.relayed(upstreamReusable: false))
     }

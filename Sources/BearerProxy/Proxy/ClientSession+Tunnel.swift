@@ -16,7 +16,7 @@ extension ClientSession {
     func openTunnel(after response: ResponseHead, _ exchange: Exchange, _ attempt: UpstreamAttempt) -> Bool {
         guard exchange.isWebSocket, response.hasToken("websocket", inFieldsNamed: .upgrade) else { return false }
         exchange.upload.kept = nil
-        attempt.response = .relaying(ResponseRelay(head: response, body: BodyDecoder(framing: .none), clientFraming: .none))
+        attempt.relay = ResponseRelay(head: response, body: BodyDecoder(framing: .none), clientFraming: .none)
         client.write(exchange.route.rules.clientHead(for: response, framing: .none, connection: .webSocket))
         client.flush()
         phase = .tunneling(exchange, attempt)

@@ -78,6 +78,10 @@ final class Exchange: @unchecked Sendable {
 /// One try at an answer from the upstream: the connection, the token the request carries on it,
 /// and how far the response has come. A retry is a new attempt, so nothing of the last one lingers.
 /// Owned by one `ClientSession` and touched only on its loop's queue.
+///
+/// The response's progress is kept in stored properties rather than an enum with payloads: the
+/// session reads it several times per request, and a stored property is read in place, where
+/// matching an enum held by a class copies its payload (a reference count per buffer each time).
 final class UpstreamAttempt {
     let connection: any Transport
     let token: AccessToken
@@ -85,7 +89,12 @@ final class UpstreamAttempt {
     let reused: Bool
     /// When the head went up, for the upstream time in metrics and logs.
     let startedAt: UInt64
-    var response: ResponseProgress = .awaitingHead(partial: [], interims: 0)
+    /// Until the final head has come: the bytes of one not yet complete.
+    var partialHead: [UInt8] = []
+    /// The 1xx answers relayed so far (at most `SizeLimits.interimResponses`).
+    var interims = 0
+    /// Once the final head has gone to the client: its body's progress.
+    var relay: ResponseRelay?
 
     init(connection: any Transport, token: AccessToken, reused: Bool, startedAt: UInt64) {
         self.connection = connection
@@ -95,30 +104,26 @@ final class UpstreamAttempt {
     }
 
     /// Nothing has come back yet: not a byte of a head, not a 1xx.
-    var heardNothing: Bool {
-        if case .awaitingHead(let partial, let interims) = response { return partial.isEmpty && interims == 0 }
-        return false
-    }
-
-    /// The final head, once it has gone to the client.
-    var relay: ResponseRelay? {
-        if case .relaying(let relay) = response { return relay }
-        return nil
-    }
+    var heardNothing: Bool { relay == nil && partialHead.isEmpty && interims == 0 }
 }
 
-enum ResponseProgress {
-    /// The final head has not come: the bytes of one not yet complete, and the 1xx answers
-    /// relayed so far (at most `SizeLimits.interimResponses`).
-    case awaitingHead(partial: [UInt8], interims: Int)
-    /// The final head has gone to the client; its body is being relayed.
-    case relaying(ResponseRelay)
-}
-
+/// A final response being relayed: what the proxy needs of its head, and its body's progress.
+/// Plain values only, so reading or copying it costs no reference counting.
 struct ResponseRelay {
-    let head: ResponseHead
+    /// The status the client sees.
+    let status: Int
+    /// The upstream keeps its connection open after this response: HTTP/1.1 without
+    /// `Connection: close` (RFC 9112 §9.3).
+    let upstreamKeepsAlive: Bool
     var body: BodyDecoder
     let clientFraming: ForwardingRules.ClientFraming
     /// The upstream sent bytes past the end of its response: that connection is not reused.
     var overran = false
+
+    init(head: ResponseHead, body: BodyDecoder, clientFraming: ForwardingRules.ClientFraming) {
+        status = head.status
+        upstreamKeepsAlive = head.version == .http1_1 && !head.hasToken("close", inFieldsNamed: .connection)
+        self.body = body
+        self.clientFraming = clientFraming
+    }
 }

@@ -5,10 +5,19 @@ import Testing
 struct ProxyMetricsTests {
     @Test("known methods get their own label; anything else is 'other', so label cardinality stays bounded")
     func methodIndex() {
-        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(Array("GET".utf8))] == "GET")
-        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(Array("OPTIONS".utf8))] == "OPTIONS")
-        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(Array("get".utf8))] == "other")  // RFC 9110 §9.1: case-sensitive
-        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(Array("PROPFIND".utf8))] == "other")
+        func index(_ method: String) -> String { ProxyMetrics.methods[ProxyMetrics.methodIndex(Array(method.utf8)[...])] }
+        #expect(index("GET") == "GET")
+        #expect(index("OPTIONS") == "OPTIONS")
+        #expect(index("DELETE") == "DELETE")
+        #expect(index("get") == "other")  // RFC 9110 §9.1: case-sensitive
+        #expect(index("PROPFIND") == "other")
+        #expect(index("GE") == "other")
+        #expect(index("GETS") == "other")
+        #expect(index("") == "other")
+        // As the session passes it: a slice of the head's bytes, not starting at 0.
+        let raw = Array("PATCH /x HTTP/1.1".utf8)
+        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(raw[0..<5])] == "PATCH")
+        #expect(ProxyMetrics.methods[ProxyMetrics.methodIndex(raw[1..<5])] == "other")
     }
 
     @Test("a recorded request moves its counter, both histograms and the byte counters")
