@@ -99,9 +99,9 @@ extension ClientSession {
                 clientFraming: clientFraming)
             attempt.connection.deadline = EventLoop.deadline(after: exchange.route.settings.responseTimeout)  // now: silence within the body
             let connection = ForwardingRules.ClientConnection(open: exchange.clientKeepAlive, clientVersion: exchange.head.version)
-            let rules = exchange.route.rules
-            client.write(estimate: rules.clientHeadEstimate(for: head)) { out in
-                rules.writeClientHead(for: head, framing: clientFraming, connection: connection, to: &out)
+            let route = exchange.route
+            client.write(estimate: route.rules.clientHeadEstimate(for: head)) { out in
+                route.rules.writeClientHead(for: head, framing: clientFraming, connection: connection, to: &out)
             }
         }
         return offset

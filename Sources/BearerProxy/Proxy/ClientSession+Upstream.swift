@@ -50,10 +50,12 @@ extension ClientSession {
         connection.delegate = self
         let attempt = UpstreamAttempt(connection: connection, token: token, reused: reused, startedAt: EventLoop.now())
         phase = .exchanging(exchange, attempt)
+        // The rules are read through the route (a class) rather than copied out: a copy costs a
+        // reference count for each of their buffers.
+        let route = exchange.route
         var proof: String?
         if let hash = token.proofHash {
             // RFC 9449 §7.1: a DPoP-bound token goes with a fresh proof for this method and URL.
-            let route = exchange.route
             do throws(TokenError) {
                 guard let dpop = route.dpop else { throw .credentials("a DPoP-bound token but no DPoP key") }
                 proof = try dpop.proof(method: exchange.head.methodString, url: route.rules.upstreamURL(for: exchange.head, form: exchange.targetForm),
@@ -64,10 +66,9 @@ extension ClientSession {
                 return
             }
         }
-        let rules = exchange.route.rules
-        connection.write(estimate: rules.upstreamHeadEstimate(for: exchange.head, token: token, clientAddress: clientAddress, proof: proof)) { out in
-            rules.writeUpstreamHead(for: exchange.head, form: exchange.targetForm, framing: exchange.framing, token: token,
-                                    clientAddress: clientAddress, webSocket: exchange.isWebSocket, proof: proof, to: &out)
+        connection.write(estimate: route.rules.upstreamHeadEstimate(for: exchange.head, token: token, clientAddress: clientAddress, proof: proof)) { out in
+            route.rules.writeUpstreamHead(for: exchange.head, form: exchange.targetForm, framing: exchange.framing, token: token,
+                                          clientAddress: clientAddress, webSocket: exchange.isWebSocket, proof: proof, to: &out)
         }
         // The body was read in full by an earlier attempt (a replay): it goes up from what was kept.
         if exchange.upload.isComplete { writeKeptBody(of: exchange, to: connection) }
