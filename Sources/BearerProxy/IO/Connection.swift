@@ -244,23 +244,30 @@ final class Connection: Transport, Expirable, EventHandler, @unchecked Sendable 
     /// Sends queued output now, as far as the socket takes it; the rest goes at the next writable edge.
     func flush() {
         guard phase == .open || phase == .lingering else { return }
-        while !outbound.isEmpty, writable, !tlsWriteWantsReadable {
-            let sent = outbound.withReadableBytes { bytes in
-                Result { () throws(ConnectionError) in try send(bytes) }
+        var failure: ConnectionError?
+        while writable, !tlsWriteWantsReadable, failure == nil {
+            let offered = outbound.sendFront { bytes in
+                do throws(ConnectionError) {
+                    switch try send(bytes) {
+                    case .done(let n):
+                        return n
+                    case .wouldBlock:
+                        writable = false
+                    case .eof:
+                        break  // the TLS write needs input first (tlsWriteWantsReadable)
+                    }
+                } catch {
+                    failure = error
+                }
+                return 0
             }
-            switch sent {
-            case .failure(let error):
-                fail(error)
-                return
-            case .success(.done(let n)):
-                outbound.consume(n)
-            case .success(.wouldBlock):
-                writable = false
-            case .success(.eof):
-                break  // the TLS write needs input first (tlsWriteWantsReadable)
-            }
+            if !offered { break }
         }
-        if outbound.isEmpty, closeWhenFlushed { beginLinger() }
+        if let failure {
+            fail(failure)
+            return
+        }
+        if closeWhenFlushed, outbound.isEmpty { beginLinger() }
     }
 
     /// Maps a plain or TLS write into the three outcomes; `.eof` here means "TLS needs to read first".

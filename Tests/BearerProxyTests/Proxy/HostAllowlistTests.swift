@@ -35,4 +35,18 @@ struct HostAllowlistTests {
         #expect(try #require(split("\u{212A}.example")).0 == "\u{212A}.example")
         #expect(!allows("\u{212A}ocalhost"))
     }
+
+    @Test("a long allowed_hosts list answers as a short one: every name in it, in any case, and nothing else")
+    func longList() {
+        let names = (1...40).map { "Service-\($0).internal" }
+        for count in [1, 13, 14, 40] {  // 3 local names + count: both sides of the 16 names searched in order
+            let list = HostAllowlist(extraNames: Array(names.prefix(count)) + ["service-1.internal"], port: 8080)
+            for (i, name) in names.enumerated() {
+                #expect(list.allows(ArraySlice(name.uppercased().utf8)) == (i < count), "\(name) with \(count) names")
+            }
+            #expect(list.allows(ArraySlice("localhost:8080".utf8)))
+            #expect(!list.allows(ArraySlice("service-0.internal".utf8)))
+            #expect(list.contains(name: "::1"))
+        }
+    }
 }
