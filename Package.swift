@@ -35,6 +35,8 @@ let package = Package(
         ),
         // Linux epoll (sys/epoll.h), which the Glibc module does not import; no library to link.
         .systemLibrary(name: "CEpoll"),
+        // glibc's malloc.h (mallinfo2, malloc_trim), which the Glibc module does not import either.
+        .systemLibrary(name: "CMalloc"),
         // One-line forwarders for the OpenSSL macros Swift cannot import. No logic.
         .target(
             name: "COpenSSLShims",
@@ -58,6 +60,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 "CYAML",
                 "CEpoll",
+                "CMalloc",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

@@ -4,6 +4,7 @@ import BearerSync
 /// Tells whether every event loop still runs its queue: once a second each loop is asked to note
 /// the time; a loop that has not done so for `maxSilence` is stuck (a blocking call, a livelock).
 /// `/healthz` reads it without waiting on any loop, so a stuck loop cannot stall the probe.
+/// The same tick runs the heap trimmer (`HeapTrimmer`), so that needs no timer of its own.
 /// @unchecked Sendable: `beats` is behind its lock (Locked); `timer` is set once in `init`, and Dispatch
 /// sources may be cancelled from any thread.
 final class LoopHeartbeat: @unchecked Sendable {
@@ -19,7 +20,7 @@ final class LoopHeartbeat: @unchecked Sendable {
     private let beats: Beats
     private let timer: any DispatchSourceTimer
 
-    init(loops: [EventLoop]) {
+    init(loops: [EventLoop], heapTrimmer: HeapTrimmer? = nil) {
         self.loops = loops
         let beats = Beats(count: loops.count)
         self.beats = beats
@@ -29,6 +30,7 @@ final class LoopHeartbeat: @unchecked Sendable {
             for (index, loop) in loops.enumerated() {
                 loop.execute { beats.times.withLock { $0[index] = EventLoop.now() } }
             }
+            heapTrimmer?.tick()
         }
         timer.resume()
     }

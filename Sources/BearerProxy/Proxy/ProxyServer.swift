@@ -62,7 +62,8 @@ public final class ProxyServer: Sendable {
             throw error
         }
         current = Current(State(generation: generation, listener: listener))
-        heartbeat = LoopHeartbeat(loops: group.loops)
+        // The heartbeat's tick also returns the heap's free pages to the kernel after bursts.
+        heartbeat = LoopHeartbeat(loops: group.loops, heapTrimmer: HeapTrimmer())
         Self.startAccepting(listener, current: current)
 
         if let adminConfig = config.admin {
