@@ -31,6 +31,12 @@ struct HeapTrimmerTests {
     @Test("with glibc there is a trimmer, and the free bytes it reads follow the heap")
     func startsOnGlibc() throws {
         let trimmer = try #require(HeapTrimmer())
+        trimmer.tick()
+        // Under a sanitizer (`swift test --sanitize=thread` in CI) its own allocator stands in
+        // for glibc's, and glibc's heap does not see these blocks: nothing to follow then.
+        let symbols: [String] = ["__tsan_init", "__asan_init"]
+        let sanitized = symbols.contains { dlsym(UnsafeMutableRawPointer(bitPattern: 0), $0) != nil }
+        guard !sanitized else { return }
         // Blocks above the mmap threshold would bypass the heap: stay well below it.
         let blocks = (0..<512).map { _ in UnsafeMutableRawPointer.allocate(byteCount: 16 << 10, alignment: 16) }
         for block in blocks { block.storeBytes(of: 1, as: UInt8.self) }
