@@ -60,17 +60,13 @@ struct ByteQueue: ~Copyable {
     }
 
     /// Offers the unsent bytes to `send`, which returns how many of them went, and drops those:
-    /// one access to the queue per write where `isEmpty`, `withReadableBytes` and `consume` are
-    /// three (each an exclusivity check on the property holding it). False when it was empty.
+    /// one access to the queue per write (each access to the property holding it is an
+    /// exclusivity check) where reading and consuming apart were three. False when it was empty.
     mutating func sendFront(_ send: (UnsafeRawBufferPointer) -> Int) -> Bool {
         if start == end { return false }
         let sent = send(UnsafeRawBufferPointer(start: base.map { $0 + start }, count: end - start))
         if sent > 0 { consume(sent) }
         return true
-    }
-
-    func withReadableBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        body(UnsafeRawBufferPointer(start: base.map { $0 + start }, count: count))
     }
 
     mutating func removeAll() {
