@@ -180,7 +180,7 @@ extension ClientSession {
         }
         phase = .closed
         input = []
-        context.connections.closed()
+        context.connections.closed(onLoop: loop.index)
         context.sessionClosed(self)
         if graceful { client.closeAfterFlush(peerIsDone: peerIsDone) } else { client.close() }
     }

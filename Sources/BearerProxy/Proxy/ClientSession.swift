@@ -96,7 +96,7 @@ final class ClientSession: ConnectionDelegate, @unchecked Sendable {
     func start() {
         // Counted before the connection starts: a start that fails closes the session at once,
         // and that close must find it registered.
-        context.connections.opened()
+        context.connections.opened(onLoop: loop.index)
         context.sessionOpened(self)
         client.delegate = self
         client.start()

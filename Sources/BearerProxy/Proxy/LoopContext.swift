@@ -168,12 +168,69 @@ final class SessionRegistry: @unchecked Sendable {
     }
 }
 
-/// Client connections open across all loops, checked by the acceptor against `limits.max_connections`.
+/// Client connections open across all loops, checked by the acceptor against `limits.max_connections`,
+/// and on each loop, which the acceptor uses to keep the loops' shares even (`placement(acceptedOn:)`).
 final class ConnectionCounter: Sendable {
-    private let count = Atomic<Int>(0)
+    private let total = Atomic<Int>(0)
+    /// Per loop index: sessions open there, plus connections handed to it and not started yet.
+    private let perLoop: [LoopShare]
 
-    var current: Int { count.load(ordering: .relaxed) }
+    /// One atomic per loop (an `Atomic` cannot live in an array itself).
+    private final class LoopShare: Sendable {
+        let count = Atomic<Int>(0)
+    }
 
-    func opened() { count.add(1, ordering: .relaxed) }
-    func closed() { count.subtract(1, ordering: .relaxed) }
+    /// How many more connections than the least loaded loop the accepting loop must hold before it
+    /// hands a new one over. At 2, arriving connections keep the loops' shares within two of each
+    /// other, and a hand-off always narrows the gap (at 1 it would also move connections between
+    /// loops that differ by one, merely swapping which holds more; a hand-off costs the other loop
+    /// a wake-up).
+    static let handOffMargin = 2
+
+    init(loops: Int = 1) {
+        precondition(loops > 0)
+        perLoop = (0..<loops).map { _ in LoopShare() }
+    }
+
+    var current: Int { total.load(ordering: .relaxed) }
+
+    /// Connections open on `loop` (and on their way to it).
+    func count(onLoop loop: Int) -> Int { perLoop[loop].count.load(ordering: .relaxed) }
+
+    func opened(onLoop loop: Int) {
+        total.add(1, ordering: .relaxed)
+        perLoop[loop].count.add(1, ordering: .relaxed)
+    }
+
+    func closed(onLoop loop: Int) {
+        total.subtract(1, ordering: .relaxed)
+        perLoop[loop].count.subtract(1, ordering: .relaxed)
+    }
+
+    /// The loop that should serve a connection the kernel gave to loop `accepting`.
+    ///
+    /// The kernel spreads connections over the loops' listening sockets by a hash of their
+    /// addresses, so 64 keep-alive clients land 25/39 as often as 32/32; the loop holding more
+    /// serves each of its clients less often, and their latency sets the tail for everyone (p99 at
+    /// 64 connections was 1.1-1.2x nginx's, whose workers share one accept queue and end up 32/32).
+    /// So: the accepting loop, unless another holds at least `handOffMargin` fewer; then the least
+    /// loaded one, which is counted at once (`handingOff(toLoop:)`) so that a burst of accepts does
+    /// not send every connection the same way.
+    func placement(acceptedOn accepting: Int) -> Int {
+        var target = accepting
+        var least = count(onLoop: accepting) - Self.handOffMargin + 1
+        for loop in perLoop.indices where loop != accepting {
+            let count = count(onLoop: loop)
+            if count < least {
+                target = loop
+                least = count
+            }
+        }
+        return target
+    }
+
+    /// A connection is on its way to `loop`: counted there until `arrived(onLoop:)`.
+    func handingOff(toLoop loop: Int) { perLoop[loop].count.add(1, ordering: .relaxed) }
+
+    func arrived(onLoop loop: Int) { perLoop[loop].count.subtract(1, ordering: .relaxed) }
 }

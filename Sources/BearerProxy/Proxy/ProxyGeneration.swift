@@ -39,8 +39,9 @@ final class ProxyGeneration: Sendable {
         var resolver: AddressResolver
         var metrics: ProxyMetrics
         var logger: Logger
-        /// Client connections open across all loops and generations (limits.max_connections).
-        var connections = ConnectionCounter()
+        /// Client connections open across all loops and generations (limits.max_connections), and
+        /// on each loop.
+        var connections: ConnectionCounter
         /// The open sessions of each loop (by loop index), across generations.
         var sessions: [SessionRegistry]
 
@@ -51,6 +52,7 @@ final class ProxyGeneration: Sendable {
             self.metrics = metrics
             self.logger = logger
             self.sessions = group.loops.map(SessionRegistry.init(loop:))
+            self.connections = ConnectionCounter(loops: group.loops.count)
         }
     }
 

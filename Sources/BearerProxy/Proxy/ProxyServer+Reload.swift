@@ -66,7 +66,7 @@ extension ProxyServer {
             return rejectReload("shutting down")
         }
         if let newListener {
-            Self.startAccepting(newListener, current: current)
+            Self.startAccepting(newListener, current: current, group: services.group)
             oldListener.close()
         }
         old.retire(successor: generation)

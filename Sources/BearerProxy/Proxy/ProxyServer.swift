@@ -64,7 +64,7 @@ public final class ProxyServer: Sendable {
         current = Current(State(generation: generation, listener: listener))
         // The heartbeat's tick also returns the heap's free pages to the kernel after bursts.
         heartbeat = LoopHeartbeat(loops: group.loops, heapTrimmer: HeapTrimmer())
-        Self.startAccepting(listener, current: current)
+        Self.startAccepting(listener, current: current, group: group)
 
         if let adminConfig = config.admin {
             do {
@@ -190,26 +190,47 @@ public final class ProxyServer: Sendable {
     }
 
     /// Each accepted connection starts on the loop that accepted it, with the context of the
-    /// generation current now.
-    static func startAccepting(_ listeners: ProxyListeners, current: Current) {
+    /// generation current now; or, when that loop holds more connections than another by a margin,
+    /// on the least loaded one (`ConnectionCounter.placement(acceptedOn:)`).
+    static func startAccepting(_ listeners: ProxyListeners, current: Current, group: EventLoopGroup) {
         for listener in listeners.all {
             let loop = listener.acceptingLoop
             listener.start { fd, peer in
                 let context = current.state.withLock { $0.generation.contexts[loop.index] }
-                if context.connections.current >= context.settings.maxConnections {
+                let connections = context.connections
+                if connections.current >= context.settings.maxConnections {
                     // Over the limit: say so and close, without starting a session, so that the
                     // connections already open keep their share of the machine. (Accepting runs a
                     // bounded batch per event; see `Listener.acceptsPerEvent`.)
                     refuse(fd)
                     return
                 }
-                guard let connection = try? Connection.accepted(fd: fd, loop: loop) else {
-                    Socket.close(fd)
+                let target = connections.placement(acceptedOn: loop.index)
+                if target == loop.index {
+                    startSession(fd: fd, peer: peer, context: context)
                     return
                 }
-                ClientSession(client: connection, context: context, clientAddress: peer.ip).start()
+                // Registered in the target loop's epoll set by that loop; until then the socket
+                // only queues what the client sends.
+                connections.handingOff(toLoop: target)
+                let targetLoop = group.loops[target]
+                targetLoop.execute {
+                    connections.arrived(onLoop: target)
+                    // The generation current when it arrives, as for a connection accepted then.
+                    let context = current.state.withLock { $0.generation.contexts[target] }
+                    startSession(fd: fd, peer: peer, context: context)
+                }
             }
         }
+    }
+
+    /// On `context.loop`: a session for an accepted descriptor.
+    private static func startSession(fd: Int32, peer: SocketAddress, context: LoopContext) {
+        guard let connection = try? Connection.accepted(fd: fd, loop: context.loop) else {
+            Socket.close(fd)
+            return
+        }
+        ClientSession(client: connection, context: context, clientAddress: peer.ip).start()
     }
 
     private static let overloaded = ErrorResponse.bytes(for: .tooManyConnections, connection: .close)
