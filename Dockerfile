@@ -14,7 +14,7 @@ COPY Package.swift ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
-COPY scripts/build-release.sh ./scripts/
+COPY scripts/build-release.sh scripts/link-order.txt ./scripts/
 # Swift's runtime, OpenSSL, libyaml, hiredis and libstdc++ linked in (the script says why and checks it):
 # the binary needs only glibc where it runs.
 RUN scripts/build-release.sh .build \

@@ -38,8 +38,13 @@ for lib in libssl.a libcrypto.a libyaml.a libhiredis.a libstdc++.a; do
   ln -sfn "$found" "$archives/$lib"
 done
 
+# The code the proxy runs, packed at the start of the text (scripts/link-order.txt, written by
+# bench/link-order.sh, says why): the linker can order only whole sections, hence a section per
+# function in the code built here (Swift's static libraries already have them).
+order="$PWD/scripts/link-order.txt"
 swift build -c release --static-swift-stdlib --build-path "$build_path" --product bearer-proxy \
-  -Xswiftc -L"$archives"
+  -Xswiftc -L"$archives" -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections \
+  -Xlinker --symbol-ordering-file="$order" -Xlinker --no-warn-symbol-ordering
 
 bin="$build_path/release/bearer-proxy"
 shared=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
