@@ -172,7 +172,8 @@ final class SessionRegistry: @unchecked Sendable {
 /// and on each loop, which the acceptor uses to keep the loops' shares even (`placement(acceptedOn:)`).
 final class ConnectionCounter: Sendable {
     private let total = Atomic<Int>(0)
-    /// Per loop index: sessions open there, plus connections handed to it and not started yet.
+    /// Per loop index: sessions open there, plus connections handed to it and not started yet
+    /// (`total` counts those too).
     private let perLoop: [LoopShare]
 
     /// One atomic per loop (an `Atomic` cannot live in an array itself).
@@ -229,8 +230,16 @@ final class ConnectionCounter: Sendable {
         return target
     }
 
-    /// A connection is on its way to `loop`: counted there until `arrived(onLoop:)`.
-    func handingOff(toLoop loop: Int) { perLoop[loop].count.add(1, ordering: .relaxed) }
+    /// A connection is on its way to `loop`: counted there, and against `limits.max_connections`,
+    /// until `arrived(onLoop:)`, so that a burst of accepts on one loop cannot pass the limit while
+    /// its hand-offs wait on the other loops' queues.
+    func handingOff(toLoop loop: Int) {
+        total.add(1, ordering: .relaxed)
+        perLoop[loop].count.add(1, ordering: .relaxed)
+    }
 
-    func arrived(onLoop loop: Int) { perLoop[loop].count.subtract(1, ordering: .relaxed) }
+    func arrived(onLoop loop: Int) {
+        total.subtract(1, ordering: .relaxed)
+        perLoop[loop].count.subtract(1, ordering: .relaxed)
+    }
 }

@@ -56,7 +56,7 @@ struct ConnectionCounterTests {
             targets.append(target)
         }
         #expect(targets.sorted() == [1, 1, 2, 2])
-        #expect(counter.current == 6, "handed-off connections are not open yet")
+        #expect(counter.current == 10, "connections on their way count against the limit")
         for target in targets {
             counter.arrived(onLoop: target)
             counter.opened(onLoop: target)
