@@ -18,13 +18,8 @@ here=$(cd "$(dirname "$0")" && pwd); out="$here/out"
 [ -f "$out/proxy.conf" ] && [ -f "$out/upstream.conf" ] || { echo "instructions.sh: run bench/run.sh once first (it writes bench/out)" >&2; exit 2; }
 for tool in valgrind callgrind_control wrk nginx objcopy curl; do command -v $tool >/dev/null || { echo "instructions.sh: needs $tool" >&2; exit 2; }; done
 [ $# -gt 0 ] || set -- "$here/../.build-static/release/bearer-proxy"
-port=${IR_PORT:-18099}; up=18443; tok=18444
-work=$(mktemp -d); pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -s "$out/upstream.pid" ] && kill "$(cat "$out/upstream.pid")" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$out"; mkdir -p logs tmp
-nginx -p "$out" -c "$out/upstream.conf"
-python3 "$here/token_server.py" 127.0.0.1 $tok leaf.pem leaf.key bench secret-for-bench 3600 2>"$work/token.log" & pids+=($!)
+port=${IR_PORT:-18099}; tok=18444
+. "$here/peers.sh"
 sed "s/^listen: .*/listen: 127.0.0.1:$port/" proxy.conf > "$work/proxy.conf"
 [ "${ACCESS_LOG:-0}" = 1 ] && sed -i "s/^  level: .*/  level: info/" "$work/proxy.conf"
 for bin in "$@"; do

@@ -22,12 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here"); out="$here/out"
 for tool in valgrind wrk nginx objcopy curl python3; do command -v $tool >/dev/null || { echo "link-order.sh: needs $tool" >&2; exit 2; }; done
 bin=${1:-"$root/.build-static/release/bearer-proxy"}
 port=${LO_PORT:-18098}; admin=${LO_ADMIN_PORT:-18097}; tok=18444
-work=$(mktemp -d); pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -s "$out/upstream.pid" ] && kill "$(cat "$out/upstream.pid")" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$out"; mkdir -p logs tmp
-nginx -p "$out" -c "$out/upstream.conf"
-python3 "$here/token_server.py" 127.0.0.1 $tok leaf.pem leaf.key bench secret-for-bench 3600 2>"$work/token.log" & pids+=($!)
+. "$here/peers.sh"
 # The shipped defaults (log level info, access log on, default pool), the admin endpoint on.
 sed -e "s/^listen: .*/listen: 127.0.0.1:$port/" -e "s#url: https://localhost:[0-9]*/token#url: https://localhost:$tok/token#" \
     -e "/^admin:/,/^[a-z]/{/^admin:/d;/^  /d}" proxy-log.conf > "$work/proxy.conf"
