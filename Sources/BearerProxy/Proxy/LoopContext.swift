@@ -211,9 +211,10 @@ final class ConnectionCounter: Sendable {
     /// The loop that should serve a connection the kernel gave to loop `accepting`.
     ///
     /// The kernel spreads connections over the loops' listening sockets by a hash of their
-    /// addresses, so 64 keep-alive clients land 25/39 as often as 32/32; the loop holding more
-    /// serves each of its clients less often, and their latency sets the tail for everyone (p99 at
-    /// 64 connections was 1.1-1.2x nginx's, whose workers share one accept queue and end up 32/32).
+    /// addresses, so 64 keep-alive clients land anywhere from 22/42 to 35/29 over two loops (32/32
+    /// one time in ten). The loop holding more serves each of its clients less often, and their
+    /// latency sets the tail for everyone (p99 at 64 connections was 1.1-1.2x nginx's, whose
+    /// workers share one accept queue and end up 32/32).
     /// So: the accepting loop, unless another holds at least `handOffMargin` fewer; then the least
     /// loaded one, which is counted at once (`handingOff(toLoop:)`) so that a burst of accepts does
     /// not send every connection the same way.

@@ -237,8 +237,8 @@ extension Integration {
         }
 
         // The kernel spreads connections over the loops' listening sockets by a hash of their
-        // addresses, which leaves one loop with more than another (25/39 for 64 clients over two
-        // loops is as common as 32/32); the proxy evens that out. Here the worst case, made
+        // addresses, which leaves one loop with more than another (64 clients over two loops split
+        // 32/32 one time in ten; 22/42 was measured); the proxy evens that out. Here the worst case, made
         // certain: two of the three listening sockets closed, so the kernel gives every connection
         // to the first loop.
         @Test("keep-alive connections are spread evenly over the event loops, also when the kernel gives them all to one")
