@@ -198,14 +198,13 @@ final class ConnectionCounter: Sendable {
     /// Connections open on `loop` (and on their way to it).
     func count(onLoop loop: Int) -> Int { perLoop[loop].count.load(ordering: .relaxed) }
 
-    func opened(onLoop loop: Int) {
-        total.add(1, ordering: .relaxed)
-        perLoop[loop].count.add(1, ordering: .relaxed)
-    }
+    func opened(onLoop loop: Int) { add(1, onLoop: loop) }
 
-    func closed(onLoop loop: Int) {
-        total.subtract(1, ordering: .relaxed)
-        perLoop[loop].count.subtract(1, ordering: .relaxed)
+    func closed(onLoop loop: Int) { add(-1, onLoop: loop) }
+
+    private func add(_ delta: Int, onLoop loop: Int) {
+        total.add(delta, ordering: .relaxed)
+        perLoop[loop].count.add(delta, ordering: .relaxed)
     }
 
     /// The loop that should serve a connection the kernel gave to loop `accepting`.
@@ -234,13 +233,7 @@ final class ConnectionCounter: Sendable {
     /// A connection is on its way to `loop`: counted there, and against `limits.max_connections`,
     /// until `arrived(onLoop:)`, so that a burst of accepts on one loop cannot pass the limit while
     /// its hand-offs wait on the other loops' queues.
-    func handingOff(toLoop loop: Int) {
-        total.add(1, ordering: .relaxed)
-        perLoop[loop].count.add(1, ordering: .relaxed)
-    }
+    func handingOff(toLoop loop: Int) { add(1, onLoop: loop) }
 
-    func arrived(onLoop loop: Int) {
-        total.subtract(1, ordering: .relaxed)
-        perLoop[loop].count.subtract(1, ordering: .relaxed)
-    }
+    func arrived(onLoop loop: Int) { add(-1, onLoop: loop) }
 }
