@@ -12,8 +12,10 @@
 # bearer-proxy with proxy.conf, two workers each. The proxies take turns, ROUNDS times per
 # connection count, and each part's figure is the median over the rounds. Requests are what wrk
 # counted while perf recorded. A row "CPU time from /proc" gives the same window's CPU time as
-# bench/run.sh reads it, to check the sampled total against. The host's speed changes from round
-# to round, so compare the two columns of one table rather than tables of different runs.
+# bench/run.sh reads it, to check the sampled total against. Read the parts from here and the
+# ratios from bench/run.sh: the host's speed changes from round to round, and sampling may cost
+# the proxy that switches threads more a little more (at 4 connections bearer-proxy read
+# 41.6-51.4 us per request here in four runs, and 38.5 in bench/run.sh minutes later).
 # Needs perf, wrk, nginx, curl, python3.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here"); out="$here/out"
@@ -56,7 +58,7 @@ for conns in $CONNS; do
       port=$ngx_port; target=$ngx_pids; [ $proxy = bearer-proxy ] && { port=$bp_port; target=$bp; }
       # System-wide (-a): sampling per CPU, not per thread, so it adds nothing to a context
       # switch (per-thread sampling charged the proxy with more switches for each of them).
-      perf record -q -a -F 1999 -g -o "$work/perf.data" -- sleep $((SECS + 1)) 2>/dev/null & rec=$!
+      perf record -q -a -F 999 -g -o "$work/perf.data" -- sleep $((SECS + 1)) 2>/dev/null & rec=$!
       sleep 0.5
       t0=$(cpu_ticks "$target")
       n=$(wrk -t1 -c"$conns" -d"${SECS}"s "http://127.0.0.1:$port/small" | awk '/requests in/{print $1}')
