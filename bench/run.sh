@@ -323,6 +323,9 @@ port_of() { # proxy [case]
   elif [ "$1" = nginx ]; then echo $NGX; else echo $BP; fi
 }
 cpu_ms() { local t=0 a; for p in "$@"; do read -r -a a < "/proc/$p/stat"; t=$((t + a[13] + a[14])); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
+# CPU time the hypervisor gave to others while this machine's CPUs wanted it (steal, all CPUs):
+# a round with much of it ran on a slower host than its neighbours.
+steal_ms() { local a; read -r -a a < /proc/stat; echo $(( ${a[8]:-0} * 1000 / $(getconf CLK_TCK) )); }
 status_kib() { local key=$1 t=0 v; shift; for p in "$@"; do v=$(awk -v k="$key:" '$1 == k {print $2}' "/proc/$p/status"); t=$((t + ${v:-0})); done; echo $t; }
 reset_hwm() { for p in "$@"; do echo 5 > "/proc/$p/clear_refs" 2>/dev/null || true; done; }
 alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done; }
@@ -350,7 +353,7 @@ n_full=$(awk '$1 == 204 && $2 == 1048576 && $3 > 1048576 {print $4}' logs/upload
 log "peers up; both proxies pass /small, /large (sha256), /auth (Bearer), 1 MiB /upload (upstream read all of it)"
 
 # --- the runs ----------------------------------------------------------------------------------
-printf 'case\tproxy\tround\tcpu_ms\thwm_kib\trss_after_kib\tidle_rss_kib\tidle_result\traw\n' > "$rdir/runs.tsv"
+printf 'case\tproxy\tround\tcpu_ms\thwm_kib\trss_after_kib\tidle_rss_kib\tidle_result\traw\tsteal_ms\n' > "$rdir/runs.tsv"
 # The load of a case: sets the caller's `conns` and `path` and adds to its `args` (bash functions
 # see their caller's locals).
 case_load() {
@@ -382,23 +385,23 @@ run_one() { # case proxy round
     idle_rss=$(status_kib VmRSS $ps)
   fi
   reset_hwm $ps
-  local c0 c1; c0=$(cpu_ms $ps)
+  local c0 c1 s0 s1; c0=$(cpu_ms $ps); s0=$(steal_ms)
   # In the background and waited for, so that a signal's trap runs at once, not after wrk.
   timeout -k 5 $((DURATION + 60)) wrk "${args[@]}" -c"$conns" "http://127.0.0.1:$port$path" > "$raw" 2>&1 & local wpid=$!
   cur_pids+=($wpid)
   wait $wpid || log "$proxy $cs: wrk exited $? (see $raw)"
   alive $ps || die "$proxy died during $cs round $round (see $rdir/*.log, logs/ref.err)"
-  c1=$(cpu_ms $ps)
+  c1=$(cpu_ms $ps); s1=$(steal_ms)
   local hwm rss; hwm=$(status_kib VmHWM $ps); rss=$(status_kib VmRSS $ps)
   if [ -n "$idle_pid" ]; then
     wait $idle_pid || true
     idle_res=$(grep -o 'opened=.*' "$rdir/raw/$cs-$proxy-$round.idle" | tr ' ' ',' || echo "no-result")
   fi
   cur_pids=() # all ended: never signal a reused pid
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cs" "$proxy" "$round" $((c1 - c0)) "$hwm" "$rss" "$idle_rss" "$idle_res" "$raw" >> "$rdir/runs.tsv"
-  awk -v cs="$cs" -v p="$proxy" -v r="$round" -v cpu=$((c1 - c0)) -v hwm="$hwm" '
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cs" "$proxy" "$round" $((c1 - c0)) "$hwm" "$rss" "$idle_rss" "$idle_res" "$raw" $((s1 - s0)) >> "$rdir/runs.tsv"
+  awk -v cs="$cs" -v p="$proxy" -v r="$round" -v cpu=$((c1 - c0)) -v hwm="$hwm" -v steal=$((s1 - s0)) '
     /requests in/ {n=$1} /Requests\/sec/ {rps=$2} /Non-2xx/ {bad=$NF} /Socket errors/ {se=$0; sub(/.*errors: /, "", se)}
-    END { printf "  %-9s %-12s r%s %9.0f req/s %7.2f CPU-ms/1k  peak %6.1f MiB  non-2xx=%d%s\n", cs, p, r, rps, (n ? cpu*1000/n : 0), hwm/1024, bad, (se ? "  socket errors: " se : "") }' "$raw" >&2
+    END { printf "  %-9s %-12s r%s %9.0f req/s %7.2f CPU-ms/1k  peak %6.1f MiB  non-2xx=%d%s%s\n", cs, p, r, rps, (n ? cpu*1000/n : 0), hwm/1024, bad, (steal > 0 ? sprintf("  host steal %d ms", steal) : ""), (se ? "  socket errors: " se : "") }' "$raw" >&2
 }
 
 # System calls and context switches per request, counted by perf over one extra run per proxy.

@@ -58,7 +58,7 @@ with open(os.path.join(rdir, "runs.tsv")) as f:
                  cpu_per_1k=(int(row["cpu_ms"]) * 1000 / n) if n else None,
                  hwm_mib=int(row["hwm_kib"]) / 1024,
                  idle_rss_mib=(int(row["idle_rss_kib"]) / 1024) if row["idle_rss_kib"] != "-" else None,
-                 idle_result=row["idle_result"])
+                 idle_result=row["idle_result"], steal_ms=int(row.get("steal_ms") or 0))
         runs.append(w)
 
 cases = [c for c in meta["cases"].split() if any(r["case"] == c for r in runs)]
@@ -243,6 +243,13 @@ for c in cases:
             d = dict(kv.split("=") for kv in res.split(",") if "=" in kv)
             if d.get("answered") != str(1000) or d.get("still_open") != str(1000):
                 notes.append(f"{p} idle1000: idle clients {res}")
+# Rounds the hypervisor slowed: steal time above 2% of the round's wall time, per case and proxy.
+for c in cases:
+    slowed = [f"{r['proxy']} r{r['round']} {r['steal_ms']} ms" for r in runs
+              if r["case"] == c and r["steal_ms"] > 0.02 * float(meta["duration"]) * 1000 * (os.cpu_count() or 1)]
+    if slowed:
+        notes.append(f"{c}: host steal time in {', '.join(slowed)} (the host ran others on these CPUs; "
+                     f"compare with the other proxy's rounds)")
 upload_log = os.path.join(rdir, "upload.log")
 if os.path.exists(upload_log) and "upload256" in summary:
     # The upstream logs every upload it read: status, Content-Length, bytes read, sending proxy.
