@@ -243,10 +243,10 @@ for c in cases:
             d = dict(kv.split("=") for kv in res.split(",") if "=" in kv)
             if d.get("answered") != str(1000) or d.get("still_open") != str(1000):
                 notes.append(f"{p} idle1000: idle clients {res}")
-# Rounds the hypervisor slowed: steal time above 2% of the round's wall time, per case and proxy.
+# Rounds the hypervisor slowed: steal time above 1% of the CPU time the round had (wall time x CPUs).
 for c in cases:
     slowed = [f"{r['proxy']} r{r['round']} {r['steal_ms']} ms" for r in runs
-              if r["case"] == c and r["steal_ms"] > 0.02 * float(meta["duration"]) * 1000 * (os.cpu_count() or 1)]
+              if r["case"] == c and r["steal_ms"] > 0.01 * float(meta["duration"]) * 1000 * (os.cpu_count() or 1)]
     if slowed:
         notes.append(f"{c}: host steal time in {', '.join(slowed)} (the host ran others on these CPUs; "
                      f"compare with the other proxy's rounds)")
