@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where a request's CPU time goes, in microseconds by part, for bearer-proxy and nginx side by
-# side: `perf record -a -g` while wrk sends small requests through one proxy, then
+# side: `perf record -a -e cpu-clock -g` while wrk sends small requests through one proxy, then
 # bench/profile_parts.py sorts that proxy's samples into parts (kernel time by system call,
 # OpenSSL, parsing, our own code, the Swift runtime, libdispatch, libc, nginx's own code).
 #
@@ -30,19 +30,25 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-bin=${1:-"$root/.build-static/release/bearer-proxy"}
+bin=$(realpath -- "${1:-"$root/.build-static/release/bearer-proxy"}")
 [ -f "$out/proxy.conf" ] && [ -f "$out/ref.conf" ] || { echo "profile.sh: run bench/run.sh once first (it writes bench/out)" >&2; exit 2; }
 for tool in perf wrk nginx curl python3; do command -v $tool >/dev/null || { echo "profile.sh: needs $tool" >&2; exit 2; }; done
 [ -x "$bin" ] || { echo "profile.sh: no binary at $bin (scripts/build-release.sh builds it)" >&2; exit 2; }
+perf record -q -a -e cpu-clock -o /dev/null -- true 2>/dev/null \
+  || { echo "profile.sh: perf cannot sample the whole system here (needs root, or perf_event_paranoid <= 0)" >&2; exit 2; }
 ngx_port=${NGX_PORT:-18081}; bp_port=${PROFILE_PORT:-18096}; tok=18444
 . "$here/peers.sh"
-nginx -p "$out" -c "$out/ref.conf"
-ref_master=$(cat "$out/ref.pid")
-stop_ref() { kill "$ref_master" 2>/dev/null || true; cleanup; }
+# The reference nginx daemonises and writes its pid file a moment later; the trap reads it then.
+rm -f "$out/ref.pid"
+stop_ref() { [ -s "$out/ref.pid" ] && kill "$(cat "$out/ref.pid")" 2>/dev/null; cleanup; }
 trap stop_ref EXIT
+nginx -p "$out" -c "$out/ref.conf"
+for _ in $(seq 50); do [ -s "$out/ref.pid" ] && break; sleep 0.1; done
+ref_master=$(cat "$out/ref.pid")
 sed "s/^listen: .*/listen: 127.0.0.1:$bp_port/" proxy.conf > "$work/proxy.conf"
 "$bin" --config "$work/proxy.conf" >"$work/bp.log" 2>&1 & bp=$!; pids+=($bp)
 for _ in $(seq 60); do curl -sf -o /dev/null "http://127.0.0.1:$bp_port/small" && break; sleep 0.25; done
+curl -sf -o /dev/null "http://127.0.0.1:$bp_port/small" || { echo "profile.sh: bearer-proxy does not answer (log: $(tail -3 "$work/bp.log"))" >&2; exit 1; }
 curl -sf -o /dev/null "http://127.0.0.1:$ngx_port/small" || { echo "profile.sh: the reference nginx does not answer" >&2; exit 1; }
 ngx_pids=$(pgrep -P "$ref_master" | paste -sd, -)
 # utime + stime of the processes in a comma-separated list, in clock ticks.
@@ -58,18 +64,21 @@ for conns in $CONNS; do
       port=$ngx_port; target=$ngx_pids; [ $proxy = bearer-proxy ] && { port=$bp_port; target=$bp; }
       # System-wide (-a): sampling per CPU, not per thread, so it adds nothing to a context
       # switch (per-thread sampling charged the proxy with more switches for each of them).
-      perf record -q -a -F 999 -g -o "$work/perf.data" -- sleep $((SECS + 1)) 2>/dev/null & rec=$!
-      sleep 0.5
+      # cpu-clock, so that a sample's period is nanoseconds on any host. wrk is perf's workload:
+      # the recording covers its whole run.
       t0=$(cpu_ticks "$target")
-      n=$(wrk -t1 -c"$conns" -d"${SECS}"s "http://127.0.0.1:$port/small" | awk '/requests in/{print $1}')
+      perf record -q -a -e cpu-clock -F 999 -g -o "$work/perf.data" -- \
+        wrk -t1 -c"$conns" -d"${SECS}"s "http://127.0.0.1:$port/small" > "$work/wrk.out" 2>"$work/perf.err" \
+        || { echo "profile.sh: perf record failed: $(tail -3 "$work/perf.err")" >&2; exit 1; }
       t1=$(cpu_ticks "$target")
-      wait $rec
+      n=$(awk '/requests in/{print $1}' "$work/wrk.out")
+      [ "${n:-0}" -gt 0 ] || { echo "profile.sh: wrk completed no request through $proxy ($(tail -3 "$work/wrk.out"))" >&2; exit 1; }
       # The same window's CPU time from /proc (utime + stime, all threads), as bench/run.sh reads it.
       echo "{\"CPU time from /proc (check)\": $(python3 -c "print(round(($t1 - $t0) * 1e6 / $(getconf CLK_TCK) / $n, 2))")}" \
         > "$work/proc.$conns.$proxy.$round.json"
-      # The recording runs a second longer than wrk, over an idle proxy: a few samples at most.
-      perf script -i "$work/perf.data" --pid "$target" -F comm,pid,tid,time,period,event,ip,sym,dso 2>/dev/null \
-        | python3 "$here/profile_parts.py" "$n" > "$work/parts.$conns.$proxy.$round.json"
+      perf script -i "$work/perf.data" --pid "$target" -F comm,pid,tid,time,period,event,ip,sym,dso 2>"$work/perf.err" \
+        > "$work/perf.txt" || { echo "profile.sh: perf script failed: $(tail -3 "$work/perf.err")" >&2; exit 1; }
+      python3 "$here/profile_parts.py" "$n" < "$work/perf.txt" > "$work/parts.$conns.$proxy.$round.json"
       echo "  $conns connections, $proxy, round $round: $n requests" >&2
     done
   done
@@ -86,7 +95,8 @@ order = [
     'bearer-proxy: sessions, connections, loops, pool, token, metrics, log', "nginx's own code",
     'Swift runtime: reference counting', 'Swift runtime: exclusivity checks', 'Swift runtime: other (allocation, metadata)',
     'libdispatch', 'libc: malloc and free', 'libc: memcpy, memset, memchr, strcmp', 'libc: other (system call wrappers, clocks)',
-    'other libraries', 'total', 'CPU time from /proc (check)', 'of the total: libdispatch manager thread',
+    'Swift standard library', 'other libraries, unknown', 'total', 'CPU time from /proc (check)',
+    'of the total: on libdispatch overcommit threads (its manager, timers, log writer)',
 ]
 for c in conns:
     data = {p: [json.load(open(f'{work}/parts.{c}.{p}.{r}.json')) | json.load(open(f'{work}/proc.{c}.{p}.{r}.json'))

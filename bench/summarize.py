@@ -246,7 +246,7 @@ for c in cases:
 # Rounds the hypervisor slowed: steal time above 1% of the CPU time the round had (wall time x CPUs).
 for c in cases:
     slowed = [f"{r['proxy']} r{r['round']} {r['steal_ms']} ms" for r in runs
-              if r["case"] == c and r["steal_ms"] > 0.01 * float(meta["duration"]) * 1000 * (os.cpu_count() or 1)]
+              if r["case"] == c and r["steal_ms"] > 0.01 * float(meta["duration"]) * 1000 * int(meta.get("nproc") or os.cpu_count() or 1)]
     if slowed:
         notes.append(f"{c}: host steal time in {', '.join(slowed)} (the host ran others on these CPUs; "
                      f"compare with the other proxy's rounds)")
